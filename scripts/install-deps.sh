@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian 12 packages the rig needs: the kernel source, its build
+# tools, QEMU, the checkers and the tools the guest runs. Installs only what
+# is missing, so a second call costs a dpkg query.
+set -euo pipefail
+
+PACKAGES=(
+	linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
+	cpio kmod rsync xz-utils python3 git perl
+	qemu-system-x86 busybox-static
+	sparse fio nvme-cli
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[[ $status == "install ok installed" ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=
+[[ $(id -u) -eq 0 ]] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+	--no-install-recommends "${missing[@]}" >/dev/null
