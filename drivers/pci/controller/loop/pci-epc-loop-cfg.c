@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loopback PCI endpoint controller: the virtual root bus and the emulated
+ * configuration space of the endpoint functions.
+ *
+ * Configuration space is built from what each function told its controller
+ * (header, BARs, MSI and MSI-X) and from what the host wrote (command
+ * register, BAR sizing, capability control fields). BAR contents are not
+ * emulated: the host reaches the function's BAR memory directly through the
+ * RAM alias window.
+ */
+
+#include <linux/bitfield.h>
+#include <linux/pci.h>
+#include <linux/pci_regs.h>
+
+#include "pci.h"
+#include "pci-epc-loop.h"
+
+/* Capability layout of every emulated function */
+#define LOOP_CAP_PCIE		0x40
+#define LOOP_CAP_MSI		0x80
+#define LOOP_CAP_MSIX		0xa0
+
+#define LOOP_COMMAND_RW		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
+				 PCI_COMMAND_PARITY | PCI_COMMAND_SERR | \
+				 PCI_COMMAND_INTX_DISABLE)
+#define LOOP_DEVCTL_RW		(PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | \
+				 PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE | \
+				 PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD | \
+				 PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ)
+#define LOOP_LNKCTL_RW		(PCI_EXP_LNKCTL_ASPMC | PCI_EXP_LNKCTL_RCB | \
+				 PCI_EXP_LNKCTL_CCC | PCI_EXP_LNKCTL_ES)
+/* What the link reports: 8 GT/s, x4, as on an RK3588 board */
+#define LOOP_LINK_SPEED		PCI_EXP_LNKCAP_SLS_8_0GB
+#define LOOP_LINK_WIDTH		4
+
+static struct pci_ops loop_pci_ops;
+
+static struct loop_epc *loop_bus_epc(struct pci_bus *bus, unsigned int devfn)
+{
+	struct loop_host *host = bus->sysdata ?
+		container_of(bus->sysdata, struct loop_host, sysdata) : NULL;
+
+	if (!host || bus->number || PCI_SLOT(devfn) >= host->nr_epcs)
+		return NULL;
+	return host->epcs[PCI_SLOT(devfn)];
+}
+
+/**
+ * loop_func_visible() - whether the host can see a function
+ * @lepc: the controller
+ * @func: one of its functions
+ *
+ * A function answers configuration requests once it wrote its header and
+ * while its controller's link is up. Called with @lepc->lock held.
+ */
+bool loop_func_visible(struct loop_epc *lepc, struct loop_func *func)
+{
+	return lepc->link_up && func->has_header;
+}
+
+static bool loop_multi_function(struct loop_epc *lepc)
+{
+	int fn;
+
+	for (fn = 1; fn < LOOP_MAX_FUNCS; fn++)
+		if (lepc->funcs[fn].has_header)
+			return true;
+	return false;
+}
+
+/* Capabilities are chained in a fixed order; absent ones are skipped */
+static u8 loop_cap_next(struct loop_func *func, u8 cap)
+{
+	if (cap < LOOP_CAP_MSI && func->msi.mmc != U8_MAX)
+		return LOOP_CAP_MSI;
+	if (cap < LOOP_CAP_MSIX && func->msix.nr)
+		return LOOP_CAP_MSIX;
+	return 0;
+}
+
+static u32 loop_bar_read(struct loop_func *func, int idx)
+{
+	struct loop_bar *bar = &func->bar[idx];
+	u64 mask;
+
+	if (!bar->size && idx > 0 &&
+	    func->bar[idx - 1].flags & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+		bar = &func->bar[idx - 1];
+		mask = ~(bar->size - 1);
+		return upper_32_bits((bar->sizing & 2) ? mask : bar->bus_addr);
+	}
+	if (!bar->size)
+		return 0;
+
+	mask = ~(bar->size - 1);
+	return lower_32_bits((bar->sizing & 1) ? mask : bar->bus_addr) |
+	       (bar->flags & ~PCI_BASE_ADDRESS_MEM_MASK);
+}
+
+/*
+ * BAR addresses are fixed: they are where the function's memory lies in
+ * RAM. The host can size a BAR (write all ones, read the mask back); any
+ * other write ends the sizing and leaves the address as it is.
+ */
+static void loop_bar_write(struct loop_func *func, int idx, u32 val)
+{
+	struct loop_bar *bar = &func->bar[idx];
+	u8 bit = 1;
+
+	if (!bar->size && idx > 0 &&
+	    func->bar[idx - 1].flags & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+		bar = &func->bar[idx - 1];
+		bit = 2;
+	}
+	if (!bar->size)
+		return;
+	if (val == U32_MAX)
+		bar->sizing |= bit;
+	else
+		bar->sizing &= ~bit;
+}
+
+static u32 loop_pcie_read(struct loop_func *func, int reg)
+{
+	switch (reg) {
+	case 0:
+		return PCI_CAP_ID_EXP | loop_cap_next(func, LOOP_CAP_PCIE) << 8 |
+		       (2 | PCI_EXP_TYPE_ENDPOINT << 4) << 16;
+	case PCI_EXP_DEVCAP:
+		/* 512-byte payloads, role-based error reporting, no FLR */
+		return 2 | PCI_EXP_DEVCAP_RBER;
+	case PCI_EXP_DEVCTL:
+		return func->devctl;
+	case PCI_EXP_LNKCAP:
+		return LOOP_LINK_SPEED | LOOP_LINK_WIDTH << 4;
+	case PCI_EXP_LNKCTL:
+		return func->lnkctl |
+		       (LOOP_LINK_SPEED | LOOP_LINK_WIDTH << 4) << 16;
+	case PCI_EXP_LNKCAP2:
+		return PCI_EXP_LNKCAP2_SLS_2_5GB | PCI_EXP_LNKCAP2_SLS_5_0GB |
+		       PCI_EXP_LNKCAP2_SLS_8_0GB;
+	case PCI_EXP_LNKCTL2:
+		return LOOP_LINK_SPEED;
+	default:
+		return 0;
+	}
+}
+
+static u32 loop_msi_read(struct loop_func *func, int reg)
+{
+	struct loop_msi *msi = &func->msi;
+	u16 ctrl;
+
+	switch (reg) {
+	case 0:
+		ctrl = (msi->ctrl & (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE)) |
+		       FIELD_PREP(PCI_MSI_FLAGS_QMASK, msi->mmc) |
+		       PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT;
+		return PCI_CAP_ID_MSI | loop_cap_next(func, LOOP_CAP_MSI) << 8 |
+		       ctrl << 16;
+	case PCI_MSI_ADDRESS_LO:
+		return lower_32_bits(msi->addr);
+	case PCI_MSI_ADDRESS_HI:
+		return upper_32_bits(msi->addr);
+	case PCI_MSI_DATA_64:
+		return msi->data;
+	case PCI_MSI_MASK_64:
+		return msi->mask;
+	case PCI_MSI_PENDING_64:
+		return msi->pending;
+	default:
+		return 0;
+	}
+}
+
+static u32 loop_msix_read(struct loop_func *func, int reg)
+{
+	struct loop_msix *msix = &func->msix;
+
+	switch (reg) {
+	case 0:
+		return PCI_CAP_ID_MSIX | loop_cap_next(func, LOOP_CAP_MSIX) << 8 |
+		       ((msix->nr - 1) | msix->ctrl) << 16;
+	case PCI_MSIX_TABLE:
+		return msix->table_offset | msix->bir;
+	case PCI_MSIX_PBA:
+		return msix->pba_offset | msix->bir;
+	default:
+		return 0;
+	}
+}
+
+static u32 loop_cfg_read_dword(struct loop_epc *lepc, struct loop_func *func,
+			       int reg)
+{
+	struct pci_epf_header *hdr = &func->hdr;
+	u16 status = PCI_STATUS_CAP_LIST;
+
+	if (reg >= LOOP_CAP_MSIX && reg < LOOP_CAP_MSIX + PCI_CAP_MSIX_SIZEOF)
+		return func->msix.nr ? loop_msix_read(func, reg - LOOP_CAP_MSIX) : 0;
+	if (reg >= LOOP_CAP_MSI && reg < LOOP_CAP_MSI + PCI_MSI_PENDING_64 + 4)
+		return func->msi.mmc != U8_MAX ?
+		       loop_msi_read(func, reg - LOOP_CAP_MSI) : 0;
+	if (reg >= LOOP_CAP_PCIE && reg < LOOP_CAP_PCIE + PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)
+		return loop_pcie_read(func, reg - LOOP_CAP_PCIE);
+	if (reg >= PCI_BASE_ADDRESS_0 && reg <= PCI_BASE_ADDRESS_5)
+		return loop_bar_read(func, (reg - PCI_BASE_ADDRESS_0) / 4);
+
+	switch (reg) {
+	case PCI_VENDOR_ID:
+		return hdr->vendorid | hdr->deviceid << 16;
+	case PCI_COMMAND:
+		if (func->intx_pending)
+			status |= PCI_STATUS_INTERRUPT;
+		return func->command | status << 16;
+	case PCI_CLASS_REVISION:
+		return hdr->revid | hdr->progif_code << 8 |
+		       hdr->subclass_code << 16 | hdr->baseclass_code << 24;
+	case PCI_CACHE_LINE_SIZE:
+		return hdr->cache_line_size |
+		       (loop_multi_function(lepc) ? 0x80 : 0) << 16;
+	case PCI_SUBSYSTEM_VENDOR_ID:
+		return hdr->subsys_vendor_id | hdr->subsys_id << 16;
+	case PCI_CAPABILITY_LIST:
+		return LOOP_CAP_PCIE;
+	case PCI_INTERRUPT_LINE:
+		return func->intx_line | hdr->interrupt_pin << 8;
+	default:
+		return 0;
+	}
+}
+
+/* What a host write to the MSI capability changes; returns true to unmask */
+static bool loop_msi_write(struct loop_func *func, int reg, u32 val)
+{
+	struct loop_msi *msi = &func->msi;
+	u16 ctrl;
+	u32 old;
+
+	switch (reg) {
+	case 0:
+		ctrl = val >> 16;
+		/* MME cannot exceed what the function is capable of */
+		if (FIELD_GET(PCI_MSI_FLAGS_QSIZE, ctrl) > msi->mmc)
+			ctrl = (ctrl & ~PCI_MSI_FLAGS_QSIZE) |
+			       FIELD_PREP(PCI_MSI_FLAGS_QSIZE, msi->mmc);
+		msi->ctrl = ctrl & (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+		return msi->pending && (msi->ctrl & PCI_MSI_FLAGS_ENABLE);
+	case PCI_MSI_ADDRESS_LO:
+		msi->addr = (msi->addr & ~0xffffffffULL) | (val & ~3U);
+		return false;
+	case PCI_MSI_ADDRESS_HI:
+		msi->addr = lower_32_bits(msi->addr) | (u64)val << 32;
+		return false;
+	case PCI_MSI_DATA_64:
+		msi->data = val;
+		return false;
+	case PCI_MSI_MASK_64:
+		old = msi->mask;
+		msi->mask = val;
+		return old & ~val & msi->pending;
+	default:
+		return false;
+	}
+}
+
+static bool loop_msix_write(struct loop_func *func, int reg, u32 val)
+{
+	struct loop_msix *msix = &func->msix;
+	u16 old = msix->ctrl;
+
+	if (reg)
+		return false;
+	msix->ctrl = (val >> 16) & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	/* Vectors that fired under the function mask go out when it lifts */
+	return (old & PCI_MSIX_FLAGS_MASKALL) &&
+	       !(msix->ctrl & PCI_MSIX_FLAGS_MASKALL);
+}
+
+struct loop_cfg_effects {
+	bool bus_master_enabled;
+	bool intx_enabled;
+	bool msi_unmasked;
+};
+
+static void loop_cfg_write_dword(struct loop_func *func, int reg, u32 val,
+				 struct loop_cfg_effects *fx)
+{
+	u16 old;
+
+	if (reg >= LOOP_CAP_MSIX && reg < LOOP_CAP_MSIX + PCI_CAP_MSIX_SIZEOF) {
+		if (func->msix.nr)
+			fx->msi_unmasked = loop_msix_write(func, reg - LOOP_CAP_MSIX, val);
+		return;
+	}
+	if (reg >= LOOP_CAP_MSI && reg < LOOP_CAP_MSI + PCI_MSI_PENDING_64 + 4) {
+		if (func->msi.mmc != U8_MAX)
+			fx->msi_unmasked = loop_msi_write(func, reg - LOOP_CAP_MSI, val);
+		return;
+	}
+	if (reg >= PCI_BASE_ADDRESS_0 && reg <= PCI_BASE_ADDRESS_5) {
+		loop_bar_write(func, (reg - PCI_BASE_ADDRESS_0) / 4, val);
+		return;
+	}
+
+	switch (reg) {
+	case PCI_COMMAND:
+		old = func->command;
+		func->command = val & LOOP_COMMAND_RW;
+		fx->bus_master_enabled = !(old & PCI_COMMAND_MASTER) &&
+					 (func->command & PCI_COMMAND_MASTER);
+		fx->intx_enabled = (old & PCI_COMMAND_INTX_DISABLE) &&
+				   !(func->command & PCI_COMMAND_INTX_DISABLE);
+		break;
+	case PCI_INTERRUPT_LINE:
+		func->intx_line = val;
+		break;
+	case LOOP_CAP_PCIE + PCI_EXP_DEVCTL:
+		func->devctl = val & LOOP_DEVCTL_RW;
+		break;
+	case LOOP_CAP_PCIE + PCI_EXP_LNKCTL:
+		func->lnkctl = val & LOOP_LNKCTL_RW;
+		break;
+	}
+}
+
+static int loop_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
+			 int size, u32 *val)
+{
+	struct loop_epc *lepc = loop_bus_epc(bus, devfn);
+	struct loop_func *func;
+	unsigned long flags;
+	u32 dword;
+
+	PCI_SET_ERROR_RESPONSE(val);
+	if (!lepc)
+		return PCIBIOS_DEVICE_NOT_FOUND;
+	func = &lepc->funcs[PCI_FUNC(devfn)];
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (!loop_func_visible(lepc, func)) {
+		raw_spin_unlock_irqrestore(&lepc->lock, flags);
+		return PCIBIOS_DEVICE_NOT_FOUND;
+	}
+	dword = loop_cfg_read_dword(lepc, func, where & ~3);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	dword >>= (where & 3) * 8;
+	*val = size == 4 ? dword : dword & GENMASK(size * 8 - 1, 0);
+	return PCIBIOS_SUCCESSFUL;
+}
+
+static int loop_cfg_write(struct pci_bus *bus, unsigned int devfn, int where,
+			  int size, u32 val)
+{
+	struct loop_epc *lepc = loop_bus_epc(bus, devfn);
+	struct loop_cfg_effects fx = {};
+	struct loop_func *func;
+	int shift = (where & 3) * 8;
+	unsigned long flags;
+	u32 mask, dword;
+	u8 fn = PCI_FUNC(devfn);
+
+	if (!lepc)
+		return PCIBIOS_DEVICE_NOT_FOUND;
+	func = &lepc->funcs[fn];
+	mask = (size == 4 ? U32_MAX : GENMASK(size * 8 - 1, 0)) << shift;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (!loop_func_visible(lepc, func)) {
+		raw_spin_unlock_irqrestore(&lepc->lock, flags);
+		return PCIBIOS_DEVICE_NOT_FOUND;
+	}
+	dword = loop_cfg_read_dword(lepc, func, where & ~3);
+	/* A BAR write is judged on what was written, not on the mask read */
+	if (where >= PCI_BASE_ADDRESS_0 && where <= PCI_BASE_ADDRESS_5 + 3)
+		dword = 0;
+	dword = (dword & ~mask) | ((val << shift) & mask);
+	loop_cfg_write_dword(func, where & ~3, dword, &fx);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	/* Side effects that notify or interrupt run without the lock */
+	if (fx.bus_master_enabled)
+		queue_work(lepc->host->notify_wq, &lepc->bme_work);
+	if (fx.intx_enabled)
+		loop_irq_intx_enabled(lepc, fn);
+	if (fx.msi_unmasked)
+		loop_irq_msi_unmasked(lepc, fn);
+	return PCIBIOS_SUCCESSFUL;
+}
+
+static struct pci_ops loop_pci_ops = {
+	.read	= loop_cfg_read,
+	.write	= loop_cfg_write,
+};
+
+/*
+ * BAR addresses cannot move (see loop_bar_write()), so the PCI core must
+ * claim them where they are rather than assign new ones, on the first scan
+ * and on any later rescan from sysfs. Marking them fixed as each device is
+ * added, before resources are assigned, does that.
+ */
+static int loop_bus_notify(struct notifier_block *nb, unsigned long action,
+			   void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(data);
+	struct resource *res;
+
+	if (action != BUS_NOTIFY_ADD_DEVICE || pdev->bus->ops != &loop_pci_ops)
+		return NOTIFY_DONE;
+
+	pci_dev_for_each_resource(pdev, res)
+		if (res->flags & IORESOURCE_MEM && res->start)
+			res->flags |= IORESOURCE_PCI_FIXED;
+	return NOTIFY_OK;
+}
+
+static struct notifier_block loop_bus_nb = {
+	.notifier_call = loop_bus_notify,
+};
+
+int loop_bus_notifier_register(void)
+{
+	return bus_register_notifier(&pci_bus_type, &loop_bus_nb);
+}
+
+void loop_bus_notifier_unregister(void)
+{
+	bus_unregister_notifier(&pci_bus_type, &loop_bus_nb);
+}
+
+/* PCI domains of virtual buses start above the 16-bit ones of real ones */
+static int loop_bus_free_domain(void)
+{
+	struct pci_bus *bus = NULL;
+	int domain = 0xffff;
+
+	while ((bus = pci_find_next_bus(bus)))
+		domain = max(domain, pci_domain_nr(bus));
+	return domain + 1;
+}
+
+static void loop_bus_init_windows(struct loop_host *host)
+{
+	resource_size_t end = host->alias_base + host->alias_size - 1;
+
+	host->busn = (struct resource) {
+		.name	= "pci-epc-loop bus",
+		.start	= 0,
+		.end	= 0,
+		.flags	= IORESOURCE_BUS | IORESOURCE_PCI_FIXED,
+	};
+	/*
+	 * Bus address P is RAM at physical P; the CPU reaches it at alias base
+	 * + P. Both windows cover the whole alias: BARs are claimed where
+	 * their memory is, prefetchable or not.
+	 */
+	host->win_mem = (struct resource) {
+		.name	= "pci-epc-loop mem",
+		.start	= host->alias_base,
+		.end	= end,
+		.flags	= IORESOURCE_MEM,
+		.parent	= &host->pdev->resource[2],
+	};
+	host->win_pref = (struct resource) {
+		.name	= "pci-epc-loop prefetch",
+		.start	= host->alias_base,
+		.end	= end,
+		.flags	= IORESOURCE_MEM | IORESOURCE_PREFETCH,
+		.parent	= &host->pdev->resource[2],
+	};
+}
+
+/**
+ * loop_bus_create() - create the virtual root bus of a loop host
+ * @host: the loop host, with its alias window and MSI domain set up
+ *
+ * The bus starts empty: functions appear when their controller's link
+ * comes up.
+ *
+ * Return: 0 or a negative error code.
+ */
+int loop_bus_create(struct loop_host *host)
+{
+	struct pci_host_bridge *bridge;
+	int ret;
+
+	bridge = pci_alloc_host_bridge(0);
+	if (!bridge)
+		return -ENOMEM;
+
+	loop_bus_init_windows(host);
+	pci_add_resource(&bridge->windows, &host->busn);
+	pci_add_resource_offset(&bridge->windows, &host->win_mem,
+				host->alias_base);
+	pci_add_resource_offset(&bridge->windows, &host->win_pref,
+				host->alias_base);
+
+	host->sysdata.node = NUMA_NO_NODE;
+	bridge->dev.parent = &host->pdev->dev;
+	bridge->sysdata = &host->sysdata;
+	bridge->busnr = 0;
+	bridge->ops = &loop_pci_ops;
+	bridge->map_irq = loop_irq_map_intx;
+	bridge->swizzle_irq = pci_common_swizzle;
+	dev_set_msi_domain(&bridge->dev, host->msi_domain);
+
+	pci_lock_rescan_remove();
+	host->sysdata.domain = loop_bus_free_domain();
+	ret = pci_scan_root_bus_bridge(bridge);
+	if (ret) {
+		pci_unlock_rescan_remove();
+		pci_free_host_bridge(bridge);
+		return ret;
+	}
+	host->bus = bridge->bus;
+	pci_bus_add_devices(host->bus);
+	pci_unlock_rescan_remove();
+	return 0;
+}
+
+/**
+ * loop_bus_destroy() - remove the virtual root bus and its devices
+ * @host: the loop host
+ */
+void loop_bus_destroy(struct loop_host *host)
+{
+	if (!host->bus)
+		return;
+	pci_lock_rescan_remove();
+	pci_stop_root_bus(host->bus);
+	pci_remove_root_bus(host->bus);
+	pci_unlock_rescan_remove();
+	host->bus = NULL;
+}
+
+/**
+ * loop_bus_remove_slot() - remove the host-side devices of a controller
+ * @host: the loop host
+ * @slot: the controller's slot
+ */
+void loop_bus_remove_slot(struct loop_host *host, unsigned int slot)
+{
+	struct pci_dev *pdev, *tmp;
+
+	pci_lock_rescan_remove();
+	list_for_each_entry_safe_reverse(pdev, tmp, &host->bus->devices,
+					 bus_list)
+		if (PCI_SLOT(pdev->devfn) == slot)
+			pci_stop_and_remove_bus_device(pdev);
+	pci_unlock_rescan_remove();
+}
+
+/**
+ * loop_bus_rescan() - add the host-side devices of controllers that are up
+ * @host: the loop host
+ */
+void loop_bus_rescan(struct loop_host *host)
+{
+	pci_lock_rescan_remove();
+	pci_rescan_bus(host->bus);
+	pci_unlock_rescan_remove();
+}

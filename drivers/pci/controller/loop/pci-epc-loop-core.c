@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loopback PCI endpoint controller: a software endpoint controller whose
+ * functions appear to the same kernel as devices on a virtual PCI bus, so
+ * that endpoint function drivers can be tested against real host drivers
+ * without endpoint hardware.
+ *
+ * x86 refuses to ioremap() System RAM, and host drivers ioremap their BARs,
+ * while endpoint functions keep their BARs in RAM. The controller therefore
+ * binds to a RAM alias device: under QEMU, an ivshmem-plain device whose
+ * memory backend is the guest's own RAM file, so that its BAR2 maps all of
+ * RAM a second time, as MMIO. Host-side BAR accesses go through that alias
+ * straight to the function's memory.
+ *
+ * Link state, per controller: the link is up while the function side has
+ * started it (configfs "start"), PERST# is deasserted and user space has not
+ * forced it down (sysfs "perst" and "link" of the controller). Taking it
+ * down is a surprise removal of the host-side devices; bringing it up
+ * notifies the functions, then lets the host enumerate them.
+ */
+
+#include <linux/idr.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+
+#include "pci.h"
+#include "pci-epc-loop.h"
+
+#define LOOP_ALIAS_BAR		2
+
+static unsigned int nr_controllers = 2;
+module_param(nr_controllers, uint, 0444);
+MODULE_PARM_DESC(nr_controllers,
+		 "endpoint controllers per RAM alias device (1-8, default 2)");
+
+/* Controller numbers, unique across alias devices: pci-epc-loop.N */
+static DEFINE_IDA(loop_epc_ida);
+
+/**
+ * loop_epc_host_update() - reconcile the host-side devices, asynchronously
+ * @host: the loop host
+ */
+void loop_epc_host_update(struct loop_host *host)
+{
+	queue_work(host->host_wq, &host->host_work);
+}
+
+/**
+ * loop_epc_host_sync() - reconcile the host-side devices and wait for it
+ * @host: the loop host
+ *
+ * Must not be called with a function's or an EPC's lock held by a path the
+ * host-side drivers' removal could wait on. Host-side removal happens on
+ * disconnected devices, which drivers do not talk to.
+ */
+void loop_epc_host_sync(struct loop_host *host)
+{
+	queue_work(host->host_wq, &host->host_work);
+	flush_work(&host->host_work);
+}
+
+static bool loop_slot_visible(struct loop_host *host, unsigned int devfn)
+{
+	struct loop_epc *lepc = host->epcs[PCI_SLOT(devfn)];
+	unsigned long flags;
+	bool visible;
+
+	if (!lepc)
+		return false;
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	visible = loop_func_visible(lepc, &lepc->funcs[PCI_FUNC(devfn)]);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return visible;
+}
+
+/*
+ * Remove the host-side devices whose function the host can no longer see,
+ * then scan for the ones it can see and does not have yet.
+ */
+static void loop_host_work(struct work_struct *work)
+{
+	struct loop_host *host = container_of(work, struct loop_host, host_work);
+	struct pci_dev *pdev, *tmp;
+
+	pci_lock_rescan_remove();
+	list_for_each_entry_safe_reverse(pdev, tmp, &host->bus->devices,
+					 bus_list) {
+		if (loop_slot_visible(host, pdev->devfn))
+			continue;
+		pci_dev_set_disconnected(pdev, NULL);
+		pci_stop_and_remove_bus_device(pdev);
+	}
+	pci_rescan_bus(host->bus);
+	pci_unlock_rescan_remove();
+}
+
+/**
+ * loop_epc_disconnect() - mark a function's host-side device as gone
+ * @lepc: the controller
+ * @fn: function number, or -1 for all of the controller's functions
+ *
+ * Host drivers then stop talking to the device; its removal follows from
+ * the host work.
+ */
+void loop_epc_disconnect(struct loop_epc *lepc, int fn)
+{
+	struct loop_host *host = lepc->host;
+	struct pci_dev *pdev;
+	int f;
+
+	for (f = 0; f < LOOP_MAX_FUNCS; f++) {
+		if (fn >= 0 && f != fn)
+			continue;
+		pdev = pci_get_slot(host->bus, PCI_DEVFN(lepc->slot, f));
+		if (!pdev)
+			continue;
+		pci_dev_set_disconnected(pdev, NULL);
+		pci_dev_put(pdev);
+	}
+}
+
+static bool loop_link_wanted(struct loop_epc *lepc)
+{
+	return lepc->started && !lepc->perst && !lepc->link_forced_down;
+}
+
+/**
+ * loop_epc_link_set() - bring the link to the state its inputs ask for
+ * @lepc: the controller
+ *
+ * Called after changing started, perst or link_forced_down, possibly with
+ * the EPC's lock held (start and stop), so it never waits: a link going
+ * down takes effect at once for the host (configuration requests fail,
+ * devices are disconnected, DMA fails) and the rest follows from works.
+ */
+void loop_epc_link_set(struct loop_epc *lepc)
+{
+	unsigned long flags;
+	bool down = false;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (lepc->link_up && !loop_link_wanted(lepc)) {
+		WRITE_ONCE(lepc->link_up, false);
+		down = true;
+	}
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	if (down) {
+		loop_epc_disconnect(lepc, -1);
+		loop_epc_host_update(lepc->host);
+	}
+	queue_work(lepc->host->notify_wq, &lepc->notify_work);
+}
+
+/*
+ * Tell the functions about link changes. Link up is reported before the
+ * host may see the functions, as with a real link that trains before the
+ * host enumerates.
+ */
+static void loop_notify_work(struct work_struct *work)
+{
+	struct loop_epc *lepc = container_of(work, struct loop_epc, notify_work);
+	unsigned long flags;
+	bool wanted;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	wanted = loop_link_wanted(lepc);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	if (wanted && !lepc->notified_up) {
+		lepc->notified_up = true;
+		pci_epc_linkup(lepc->epc);
+	} else if (!wanted && lepc->notified_up) {
+		lepc->notified_up = false;
+		pci_epc_linkdown(lepc->epc);
+	}
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (loop_link_wanted(lepc) && lepc->notified_up)
+		WRITE_ONCE(lepc->link_up, true);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	loop_epc_host_update(lepc->host);
+}
+
+static void loop_bme_work(struct work_struct *work)
+{
+	struct loop_epc *lepc = container_of(work, struct loop_epc, bme_work);
+
+	pci_epc_bus_master_enable_notify(lepc->epc);
+}
+
+/* Apply a change from sysfs and wait until host and functions saw it */
+static void loop_epc_settle(struct loop_epc *lepc)
+{
+	loop_epc_link_set(lepc);
+	flush_work(&lepc->notify_work);
+	loop_epc_host_sync(lepc->host);
+}
+
+static ssize_t link_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(lepc->link_up));
+}
+
+/* Writing 0 takes the link down (surprise removal), 1 lets it come up */
+static ssize_t link_store(struct device *dev, struct device_attribute *attr,
+			  const char *buf, size_t count)
+{
+	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	unsigned long flags;
+	bool up;
+	int ret;
+
+	ret = kstrtobool(buf, &up);
+	if (ret)
+		return ret;
+
+	mutex_lock(&lepc->ctl_lock);
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	lepc->link_forced_down = !up;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	loop_epc_settle(lepc);
+	mutex_unlock(&lepc->ctl_lock);
+	return count;
+}
+static DEVICE_ATTR_RW(link);
+
+static ssize_t perst_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(lepc->perst));
+}
+
+/*
+ * Writing 1 asserts PERST#: the link goes down, then the functions are told
+ * the controller lost its state (epc_deinit). Writing 0 deasserts it: the
+ * functions set the controller up again (epc_init), then the link comes up
+ * if it was started.
+ */
+static ssize_t perst_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	unsigned long flags;
+	bool assert;
+	int ret;
+
+	ret = kstrtobool(buf, &assert);
+	if (ret)
+		return ret;
+
+	mutex_lock(&lepc->ctl_lock);
+	if (assert == lepc->perst)
+		goto out;
+
+	if (assert) {
+		raw_spin_lock_irqsave(&lepc->lock, flags);
+		lepc->perst = true;
+		raw_spin_unlock_irqrestore(&lepc->lock, flags);
+		loop_epc_settle(lepc);
+		pci_epc_deinit_notify(lepc->epc);
+	} else {
+		pci_epc_init_notify(lepc->epc);
+		raw_spin_lock_irqsave(&lepc->lock, flags);
+		lepc->perst = false;
+		raw_spin_unlock_irqrestore(&lepc->lock, flags);
+		loop_epc_settle(lepc);
+	}
+out:
+	mutex_unlock(&lepc->ctl_lock);
+	return count;
+}
+static DEVICE_ATTR_RW(perst);
+
+static struct attribute *loop_epc_attrs[] = {
+	&dev_attr_link.attr,
+	&dev_attr_perst.attr,
+	NULL,
+};
+
+static const struct attribute_group loop_epc_group = {
+	.attrs = loop_epc_attrs,
+};
+
+static void loop_epc_init_state(struct loop_epc *lepc)
+{
+	int fn;
+
+	raw_spin_lock_init(&lepc->lock);
+	mutex_init(&lepc->ctl_lock);
+	INIT_WORK(&lepc->notify_work, loop_notify_work);
+	INIT_WORK(&lepc->bme_work, loop_bme_work);
+	INIT_LIST_HEAD(&lepc->maps);
+	for (fn = 0; fn < LOOP_MAX_FUNCS; fn++)
+		lepc->funcs[fn].msi.mmc = U8_MAX;
+}
+
+static void loop_epc_free(struct loop_epc *lepc)
+{
+	int fn;
+
+	for (fn = 0; fn < LOOP_MAX_FUNCS; fn++)
+		bitmap_free(lepc->funcs[fn].msix.pending);
+	mutex_destroy(&lepc->ctl_lock);
+	kfree(lepc);
+}
+
+/**
+ * struct loop_epc_pdata - what a controller's platform device is created with
+ * @host: the loop host
+ * @slot: the controller's slot on the host's bus
+ */
+struct loop_epc_pdata {
+	struct loop_host *host;
+	unsigned int slot;
+};
+
+/*
+ * Each controller has a platform device of its own: the parent of its EPC
+ * (whose name it gives), of its DMA device, and the device its functions'
+ * BAR memory is allocated for. dmaengine wants that device bound to a
+ * driver, hence the platform driver below.
+ */
+static int loop_epc_probe(struct platform_device *pdev)
+{
+	const struct loop_epc_pdata *pdata = dev_get_platdata(&pdev->dev);
+	struct loop_host *host = pdata->host;
+	struct loop_epc *lepc;
+	int ret;
+
+	lepc = kzalloc(sizeof(*lepc), GFP_KERNEL);
+	if (!lepc)
+		return -ENOMEM;
+	loop_epc_init_state(lepc);
+	lepc->host = host;
+	lepc->slot = pdata->slot;
+	lepc->pdev = pdev;
+
+	lepc->epc = pci_epc_create(&pdev->dev, &loop_epc_ops);
+	if (IS_ERR(lepc->epc)) {
+		ret = PTR_ERR(lepc->epc);
+		goto err_free;
+	}
+	lepc->epc->max_functions = LOOP_MAX_FUNCS;
+	epc_set_drvdata(lepc->epc, lepc);
+
+	ret = loop_epc_windows_init(lepc);
+	if (ret)
+		goto err_epc;
+	ret = loop_dma_register(lepc);
+	if (ret)
+		goto err_windows;
+	ret = sysfs_create_group(&lepc->epc->dev.kobj, &loop_epc_group);
+	if (ret)
+		goto err_dma;
+
+	platform_set_drvdata(pdev, lepc);
+	pci_lock_rescan_remove();
+	host->epcs[lepc->slot] = lepc;
+	pci_unlock_rescan_remove();
+	/* No PERST# to wait for: the controller is ready at once */
+	pci_epc_init_notify(lepc->epc);
+	return 0;
+
+err_dma:
+	loop_dma_unregister(lepc);
+err_windows:
+	loop_epc_windows_exit(lepc);
+err_epc:
+	pci_epc_destroy(lepc->epc);
+err_free:
+	loop_epc_free(lepc);
+	return ret;
+}
+
+static void loop_epc_remove(struct platform_device *pdev)
+{
+	struct loop_epc *lepc = platform_get_drvdata(pdev);
+	struct loop_host *host = lepc->host;
+	unsigned long flags;
+
+	sysfs_remove_group(&lepc->epc->dev.kobj, &loop_epc_group);
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	lepc->started = false;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	loop_epc_settle(lepc);
+	cancel_work_sync(&lepc->bme_work);
+
+	loop_dma_unregister(lepc);
+	loop_epc_windows_exit(lepc);
+	pci_epc_destroy(lepc->epc);
+
+	/* Scans read the controllers under this lock */
+	pci_lock_rescan_remove();
+	host->epcs[lepc->slot] = NULL;
+	pci_unlock_rescan_remove();
+	loop_epc_free(lepc);
+}
+
+static struct platform_driver loop_epc_driver = {
+	.driver.name	= "pci-epc-loop",
+	.probe		= loop_epc_probe,
+	.remove		= loop_epc_remove,
+};
+
+static int loop_epc_add(struct loop_host *host, unsigned int slot)
+{
+	struct loop_epc_pdata pdata = { .host = host, .slot = slot };
+	struct platform_device_info info = {
+		.parent		= &host->pdev->dev,
+		.name		= "pci-epc-loop",
+		.data		= &pdata,
+		.size_data	= sizeof(pdata),
+		.dma_mask	= DMA_BIT_MASK(64),
+	};
+	struct platform_device *pdev;
+
+	info.id = ida_alloc(&loop_epc_ida, GFP_KERNEL);
+	if (info.id < 0)
+		return info.id;
+	pdev = platform_device_register_full(&info);
+	if (IS_ERR(pdev)) {
+		ida_free(&loop_epc_ida, info.id);
+		return PTR_ERR(pdev);
+	}
+	host->epc_pdevs[slot] = pdev;
+	if (!host->epcs[slot]) {
+		dev_err(&host->pdev->dev, "controller %u failed to probe\n", slot);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int loop_ram_end_cb(struct resource *res, void *arg)
+{
+	resource_size_t *end = arg;
+
+	*end = max(*end, res->end + 1);
+	return 0;
+}
+
+/*
+ * The alias must cover all RAM, and RAM at physical P must show at alias
+ * base + P. Check both, so that a misconfigured machine fails here with a
+ * clear message rather than with a host driver reading the wrong memory.
+ */
+static int loop_check_alias(struct loop_host *host)
+{
+	struct device *dev = &host->pdev->dev;
+	resource_size_t ram_end = 0;
+	void __iomem *alias;
+	struct page *page;
+	u64 cookie, *local;
+	int ret = 0;
+
+	walk_iomem_res_desc(IORES_DESC_NONE,
+			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, U64_MAX,
+			    &ram_end, loop_ram_end_cb);
+	if (ram_end > host->alias_size) {
+		dev_err(dev, "RAM ends at %pa, beyond the %pa alias window\n",
+			&ram_end, &host->alias_size);
+		return -ENODEV;
+	}
+
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	alias = ioremap(host->alias_base + page_to_phys(page), PAGE_SIZE);
+	if (!alias) {
+		__free_page(page);
+		return -ENOMEM;
+	}
+	local = page_address(page);
+	cookie = get_random_u64();
+	WRITE_ONCE(*local, cookie);
+	if (readq(alias) != cookie) {
+		dev_err(dev, "BAR%d does not alias RAM: its memory backend must be the guest RAM file\n",
+			LOOP_ALIAS_BAR);
+		ret = -ENODEV;
+	}
+	iounmap(alias);
+	__free_page(page);
+	return ret;
+}
+
+static void loop_host_free(struct loop_host *host)
+{
+	if (host->notify_wq)
+		destroy_workqueue(host->notify_wq);
+	if (host->host_wq)
+		destroy_workqueue(host->host_wq);
+	kfree(host);
+}
+
+static void loop_host_teardown(struct loop_host *host)
+{
+	int slot, id;
+
+	for (slot = host->nr_epcs - 1; slot >= 0; slot--) {
+		struct platform_device *pdev = host->epc_pdevs[slot];
+
+		if (!pdev)
+			continue;
+		id = pdev->id;
+		platform_device_unregister(pdev);
+		ida_free(&loop_epc_ida, id);
+	}
+	loop_bus_destroy(host);
+	loop_irq_exit(host);
+	loop_host_free(host);
+}
+
+static int loop_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct loop_host *host;
+	unsigned int slot;
+	int ret;
+
+	if (!nr_controllers || nr_controllers > LOOP_MAX_EPCS) {
+		dev_err(&pdev->dev, "nr_controllers must be 1 to %d\n",
+			LOOP_MAX_EPCS);
+		return -EINVAL;
+	}
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	if (!(pci_resource_flags(pdev, LOOP_ALIAS_BAR) & IORESOURCE_MEM))
+		return -ENODEV;
+
+	host = kzalloc(sizeof(*host), GFP_KERNEL);
+	if (!host)
+		return -ENOMEM;
+	host->pdev = pdev;
+	host->alias_base = pci_resource_start(pdev, LOOP_ALIAS_BAR);
+	host->alias_size = pci_resource_len(pdev, LOOP_ALIAS_BAR);
+	host->nr_epcs = nr_controllers;
+	INIT_WORK(&host->host_work, loop_host_work);
+
+	ret = loop_check_alias(host);
+	if (ret)
+		goto err_free;
+
+	host->host_wq = alloc_ordered_workqueue("pci-epc-loop-host", 0);
+	host->notify_wq = alloc_ordered_workqueue("pci-epc-loop-notify", 0);
+	if (!host->host_wq || !host->notify_wq) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+
+	ret = loop_irq_init(host);
+	if (ret)
+		goto err_free;
+	ret = loop_bus_create(host);
+	if (ret)
+		goto err_irq;
+
+	for (slot = 0; slot < host->nr_epcs; slot++) {
+		ret = loop_epc_add(host, slot);
+		if (ret) {
+			loop_host_teardown(host);
+			return ret;
+		}
+	}
+
+	pci_set_drvdata(pdev, host);
+	dev_info(&pdev->dev,
+		 "%u loopback endpoint controllers, RAM alias at %pa (%pa); outbound windows bounce at map/unmap, not live\n",
+		 host->nr_epcs, &host->alias_base, &host->alias_size);
+	return 0;
+
+err_irq:
+	loop_irq_exit(host);
+err_free:
+	loop_host_free(host);
+	return ret;
+}
+
+static void loop_remove(struct pci_dev *pdev)
+{
+	loop_host_teardown(pci_get_drvdata(pdev));
+}
+
+static const struct pci_device_id loop_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1110) },	/* ivshmem */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, loop_ids);
+
+static struct pci_driver loop_driver = {
+	.name		= "pci-epc-loop",
+	.id_table	= loop_ids,
+	.probe		= loop_probe,
+	.remove		= loop_remove,
+};
+
+static int __init loop_init(void)
+{
+	int ret;
+
+	ret = loop_bus_notifier_register();
+	if (ret)
+		return ret;
+	ret = platform_driver_register(&loop_epc_driver);
+	if (ret)
+		goto err_notifier;
+	ret = pci_register_driver(&loop_driver);
+	if (ret)
+		goto err_platform;
+	return 0;
+
+err_platform:
+	platform_driver_unregister(&loop_epc_driver);
+err_notifier:
+	loop_bus_notifier_unregister();
+	return ret;
+}
+module_init(loop_init);
+
+static void __exit loop_exit(void)
+{
+	pci_unregister_driver(&loop_driver);
+	platform_driver_unregister(&loop_epc_driver);
+	loop_bus_notifier_unregister();
+}
+module_exit(loop_exit);
+
+MODULE_DESCRIPTION("Loopback PCI endpoint controller");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loopback PCI endpoint controller: DMA channels between the functions'
+ * local buffers and host memory.
+ *
+ * Each controller registers a dmaengine device whose struct device is the
+ * controller's parent, so functions find its channels the way they find an
+ * eDMA controller's: by filtering on epc->dev.parent and on the slave
+ * directions. The host side and the endpoint side are the same kernel here,
+ * so a transfer is a copy between two physical RAM ranges, done by a worker
+ * per channel. A host address that is not RAM, or a link that is down,
+ * fails the transfer the way a PCIe error would.
+ */
+
+#include <linux/dmaengine.h>
+#include <linux/io.h>
+#include <linux/slab.h>
+
+#include "pci-epc-loop.h"
+
+#define LOOP_DMA_WIDTHS	(BIT(DMA_SLAVE_BUSWIDTH_1_BYTE) | \
+			 BIT(DMA_SLAVE_BUSWIDTH_2_BYTES) | \
+			 BIT(DMA_SLAVE_BUSWIDTH_4_BYTES) | \
+			 BIT(DMA_SLAVE_BUSWIDTH_8_BYTES))
+
+struct loop_dma_seg {
+	dma_addr_t local;
+	u32 len;
+};
+
+/**
+ * struct loop_dma_desc - one prepared transfer
+ * @tx: the dmaengine descriptor
+ * @node: entry in the channel's submitted or issued list
+ * @dir: DMA_DEV_TO_MEM (host to local) or DMA_MEM_TO_DEV (local to host)
+ * @remote: host address of the first byte; segments follow each other
+ * @nr_segs: number of local segments
+ * @segs: the local segments
+ */
+struct loop_dma_desc {
+	struct dma_async_tx_descriptor tx;
+	struct list_head node;
+	enum dma_transfer_direction dir;
+	u64 remote;
+	unsigned int nr_segs;
+	struct loop_dma_seg segs[] __counted_by(nr_segs);
+};
+
+static struct loop_dma_chan *to_loop_chan(struct dma_chan *chan)
+{
+	return container_of(chan, struct loop_dma_chan, chan);
+}
+
+static struct loop_dma_desc *to_loop_desc(struct dma_async_tx_descriptor *tx)
+{
+	return container_of(tx, struct loop_dma_desc, tx);
+}
+
+static dma_cookie_t loop_dma_submit(struct dma_async_tx_descriptor *tx)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(tx->chan);
+	struct dma_chan *chan = tx->chan;
+	unsigned long flags;
+	dma_cookie_t cookie;
+
+	spin_lock_irqsave(&lchan->lock, flags);
+	cookie = chan->cookie + 1;
+	if (cookie < DMA_MIN_COOKIE)
+		cookie = DMA_MIN_COOKIE;
+	chan->cookie = cookie;
+	tx->cookie = cookie;
+	list_add_tail(&to_loop_desc(tx)->node, &lchan->submitted);
+	spin_unlock_irqrestore(&lchan->lock, flags);
+	return cookie;
+}
+
+static struct dma_async_tx_descriptor *
+loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
+		       unsigned int sg_len, enum dma_transfer_direction dir,
+		       unsigned long flags, void *context)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct loop_dma_desc *desc;
+	struct scatterlist *sg;
+	unsigned long lock_flags;
+	unsigned int i;
+
+	if (!sg_len || (dir != DMA_DEV_TO_MEM && dir != DMA_MEM_TO_DEV))
+		return NULL;
+
+	desc = kzalloc(struct_size(desc, segs, sg_len), GFP_NOWAIT);
+	if (!desc)
+		return NULL;
+	desc->nr_segs = sg_len;
+	desc->dir = dir;
+	for_each_sg(sgl, sg, sg_len, i) {
+		desc->segs[i].local = sg_dma_address(sg);
+		desc->segs[i].len = sg_dma_len(sg);
+	}
+
+	spin_lock_irqsave(&lchan->lock, lock_flags);
+	desc->remote = dir == DMA_DEV_TO_MEM ? lchan->config.src_addr :
+					       lchan->config.dst_addr;
+	spin_unlock_irqrestore(&lchan->lock, lock_flags);
+
+	dma_async_tx_descriptor_init(&desc->tx, chan);
+	desc->tx.flags = flags;
+	desc->tx.tx_submit = loop_dma_submit;
+	return &desc->tx;
+}
+
+static int loop_dma_config(struct dma_chan *chan,
+			   struct dma_slave_config *config)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	unsigned long flags;
+
+	spin_lock_irqsave(&lchan->lock, flags);
+	lchan->config = *config;
+	spin_unlock_irqrestore(&lchan->lock, flags);
+	return 0;
+}
+
+static void loop_dma_issue_pending(struct dma_chan *chan)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	unsigned long flags;
+
+	spin_lock_irqsave(&lchan->lock, flags);
+	list_splice_tail_init(&lchan->submitted, &lchan->issued);
+	spin_unlock_irqrestore(&lchan->lock, flags);
+	queue_work(lchan->epc->dma_wq, &lchan->work);
+}
+
+/* Copy one segment; both ends must be RAM, as a bus error would say */
+static int loop_dma_copy(struct loop_dma_desc *desc, struct loop_dma_seg *seg,
+			 u64 remote)
+{
+	phys_addr_t src, dst;
+
+	if (!loop_ram_range(seg->local, seg->len) ||
+	    !loop_ram_range(remote, seg->len))
+		return -EFAULT;
+
+	if (desc->dir == DMA_DEV_TO_MEM) {
+		src = remote;
+		dst = seg->local;
+	} else {
+		src = seg->local;
+		dst = remote;
+	}
+	memcpy(phys_to_virt(dst), phys_to_virt(src), seg->len);
+	return 0;
+}
+
+static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
+					     struct loop_dma_desc *desc,
+					     u32 *residue)
+{
+	u64 remote = desc->remote;
+	unsigned int i;
+
+	for (i = 0; i < desc->nr_segs; i++)
+		*residue += desc->segs[i].len;
+
+	for (i = 0; i < desc->nr_segs; i++) {
+		if (!READ_ONCE(lchan->epc->link_up) ||
+		    loop_dma_copy(desc, &desc->segs[i], remote))
+			return desc->dir == DMA_DEV_TO_MEM ?
+			       DMA_TRANS_READ_FAILED : DMA_TRANS_WRITE_FAILED;
+		remote += desc->segs[i].len;
+		*residue -= desc->segs[i].len;
+	}
+	return DMA_TRANS_NOERROR;
+}
+
+static void loop_dma_complete(struct loop_dma_chan *lchan,
+			      struct loop_dma_desc *desc,
+			      struct dmaengine_result *res)
+{
+	struct dma_async_tx_descriptor *tx = &desc->tx;
+	struct dma_chan *chan = &lchan->chan;
+	unsigned long flags;
+
+	spin_lock_irqsave(&lchan->lock, flags);
+	chan->completed_cookie = tx->cookie;
+	if (res->result != DMA_TRANS_NOERROR)
+		lchan->error_cookie = tx->cookie;
+	spin_unlock_irqrestore(&lchan->lock, flags);
+
+	/*
+	 * Hardware DMA drivers call back from a tasklet; run callbacks with
+	 * bottom halves disabled so that one that sleeps is caught here too.
+	 */
+	local_bh_disable();
+	if (tx->callback_result)
+		tx->callback_result(tx->callback_param, res);
+	else if (tx->callback)
+		tx->callback(tx->callback_param);
+	local_bh_enable();
+	kfree(desc);
+}
+
+static void loop_dma_work(struct work_struct *work)
+{
+	struct loop_dma_chan *lchan = container_of(work, struct loop_dma_chan,
+						   work);
+	struct loop_dma_desc *desc;
+	struct dmaengine_result res;
+	unsigned long flags;
+
+	for (;;) {
+		spin_lock_irqsave(&lchan->lock, flags);
+		desc = list_first_entry_or_null(&lchan->issued,
+						struct loop_dma_desc, node);
+		if (desc)
+			list_del(&desc->node);
+		spin_unlock_irqrestore(&lchan->lock, flags);
+		if (!desc)
+			return;
+
+		res.residue = 0;
+		res.result = loop_dma_run(lchan, desc, &res.residue);
+		loop_dma_complete(lchan, desc, &res);
+		cond_resched();
+	}
+}
+
+static enum dma_status loop_dma_tx_status(struct dma_chan *chan,
+					  dma_cookie_t cookie,
+					  struct dma_tx_state *state)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	dma_cookie_t last, used;
+	enum dma_status status;
+	unsigned long flags;
+
+	spin_lock_irqsave(&lchan->lock, flags);
+	last = chan->completed_cookie;
+	used = chan->cookie;
+	status = dma_async_is_complete(cookie, last, used);
+	if (status == DMA_COMPLETE && cookie == lchan->error_cookie)
+		status = DMA_ERROR;
+	spin_unlock_irqrestore(&lchan->lock, flags);
+
+	dma_set_tx_state(state, last, used, 0);
+	return status;
+}
+
+static int loop_dma_terminate_all(struct dma_chan *chan)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct loop_dma_desc *desc, *tmp;
+	unsigned long flags;
+	LIST_HEAD(dropped);
+
+	spin_lock_irqsave(&lchan->lock, flags);
+	list_splice_tail_init(&lchan->submitted, &dropped);
+	list_splice_tail_init(&lchan->issued, &dropped);
+	spin_unlock_irqrestore(&lchan->lock, flags);
+
+	list_for_each_entry_safe(desc, tmp, &dropped, node)
+		kfree(desc);
+	return 0;
+}
+
+static void loop_dma_synchronize(struct dma_chan *chan)
+{
+	flush_work(&to_loop_chan(chan)->work);
+}
+
+static int loop_dma_alloc_chan_resources(struct dma_chan *chan)
+{
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+
+	chan->cookie = DMA_MIN_COOKIE;
+	chan->completed_cookie = DMA_MIN_COOKIE;
+	lchan->error_cookie = 0;
+	return 0;
+}
+
+static void loop_dma_free_chan_resources(struct dma_chan *chan)
+{
+	loop_dma_terminate_all(chan);
+	loop_dma_synchronize(chan);
+}
+
+/**
+ * loop_dma_register() - register a controller's DMA channels
+ * @lepc: the controller
+ *
+ * Return: 0 or a negative error code.
+ */
+int loop_dma_register(struct loop_epc *lepc)
+{
+	struct dma_device *dma = &lepc->dma;
+	int i, ret;
+
+	lepc->dma_wq = alloc_workqueue("%s-dma", WQ_UNBOUND, 0,
+				       dev_name(&lepc->pdev->dev));
+	if (!lepc->dma_wq)
+		return -ENOMEM;
+
+	dma->dev = &lepc->pdev->dev;
+	INIT_LIST_HEAD(&dma->channels);
+	dma_cap_set(DMA_SLAVE, dma->cap_mask);
+	dma_cap_set(DMA_PRIVATE, dma->cap_mask);
+	dma->directions = BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
+	dma->src_addr_widths = LOOP_DMA_WIDTHS;
+	dma->dst_addr_widths = LOOP_DMA_WIDTHS;
+	dma->residue_granularity = DMA_RESIDUE_GRANULARITY_DESCRIPTOR;
+	dma->device_alloc_chan_resources = loop_dma_alloc_chan_resources;
+	dma->device_free_chan_resources = loop_dma_free_chan_resources;
+	dma->device_prep_slave_sg = loop_dma_prep_slave_sg;
+	dma->device_config = loop_dma_config;
+	dma->device_issue_pending = loop_dma_issue_pending;
+	dma->device_tx_status = loop_dma_tx_status;
+	dma->device_terminate_all = loop_dma_terminate_all;
+	dma->device_synchronize = loop_dma_synchronize;
+
+	for (i = 0; i < LOOP_DMA_CHANNELS; i++) {
+		struct loop_dma_chan *lchan = &lepc->dma_chans[i];
+
+		lchan->epc = lepc;
+		spin_lock_init(&lchan->lock);
+		INIT_LIST_HEAD(&lchan->submitted);
+		INIT_LIST_HEAD(&lchan->issued);
+		INIT_WORK(&lchan->work, loop_dma_work);
+		lchan->chan.device = dma;
+		list_add_tail(&lchan->chan.device_node, &dma->channels);
+	}
+
+	ret = dma_async_device_register(dma);
+	if (ret)
+		destroy_workqueue(lepc->dma_wq);
+	return ret;
+}
+
+/**
+ * loop_dma_unregister() - unregister a controller's DMA channels
+ * @lepc: the controller
+ */
+void loop_dma_unregister(struct loop_epc *lepc)
+{
+	dma_async_device_unregister(&lepc->dma);
+	destroy_workqueue(lepc->dma_wq);
+}

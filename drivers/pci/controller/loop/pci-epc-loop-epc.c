@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loopback PCI endpoint controller: the endpoint controller operations.
+ *
+ * What a function configures here becomes the configuration space the host
+ * reads (pci-epc-loop-cfg.c). Outbound windows are bounce windows: the
+ * window is controller RAM that the CPU reaches through the alias (so the
+ * endpoint framework can ioremap it); mapping it to a host address copies
+ * host memory in, unmapping copies back the words the function changed. The
+ * window is therefore not live while mapped: functions that need a live
+ * view of host memory must use the DMA channels.
+ */
+
+#include <linux/bitfield.h>
+#include <linux/io.h>
+#include <linux/log2.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "pci-epc-loop.h"
+
+static const struct pci_epc_features loop_epc_features = {
+	.linkup_notifier	= true,
+	.msi_capable		= true,
+	.msix_capable		= true,
+};
+
+static struct loop_epc *to_loop_epc(struct pci_epc *epc)
+{
+	return epc_get_drvdata(epc);
+}
+
+static int loop_epc_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
+				 struct pci_epf_header *hdr)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	unsigned long flags;
+
+	if (vfn)
+		return -EINVAL;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	lepc->funcs[fn].hdr = *hdr;
+	lepc->funcs[fn].has_header = true;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	/* The link may be up already: let the host find the function */
+	loop_epc_host_update(lepc->host);
+	return 0;
+}
+
+static int loop_epc_check_bar(struct loop_epc *lepc, struct pci_epf_bar *epf_bar)
+{
+	struct device *dev = &lepc->pdev->dev;
+	phys_addr_t phys = epf_bar->phys_addr;
+	u64 size = epf_bar->size;
+
+	if (epf_bar->flags & PCI_BASE_ADDRESS_SPACE_IO) {
+		dev_err(dev, "BAR%d: I/O BARs are not supported\n", epf_bar->barno);
+		return -EINVAL;
+	}
+	if (!is_power_of_2(size) || !IS_ALIGNED(phys, size)) {
+		dev_err(dev, "BAR%d: %llu bytes at %pa: not a naturally aligned power of two\n",
+			epf_bar->barno, size, &phys);
+		return -EINVAL;
+	}
+	/* The host reaches BAR memory through the alias of RAM only */
+	if (!loop_ram_range(phys, size) || phys + size > lepc->host->alias_size) {
+		dev_err(dev, "BAR%d: memory at %pa is not RAM inside the alias window\n",
+			epf_bar->barno, &phys);
+		return -EINVAL;
+	}
+	if (!(epf_bar->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) &&
+	    upper_32_bits(phys + size - 1)) {
+		dev_err(dev, "BAR%d: 32-bit BAR above 4 GiB\n", epf_bar->barno);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int loop_epc_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
+			    struct pci_epf_bar *epf_bar)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_func *func = &lepc->funcs[fn];
+	enum pci_barno barno = epf_bar->barno;
+	unsigned long flags;
+	int ret;
+
+	if (vfn)
+		return -EINVAL;
+	ret = loop_epc_check_bar(lepc, epf_bar);
+	if (ret)
+		return ret;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	/* A 64-bit BAR takes the next one as its upper half */
+	if ((epf_bar->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) &&
+	    func->bar[barno + 1].size) {
+		ret = -EBUSY;
+	} else if (barno > 0 && !func->bar[barno].size &&
+		   func->bar[barno - 1].flags & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+		ret = -EBUSY;
+	} else {
+		func->bar[barno] = (struct loop_bar) {
+			.size		= epf_bar->size,
+			.bus_addr	= epf_bar->phys_addr,
+			.virt		= epf_bar->addr,
+			.flags		= epf_bar->flags,
+		};
+	}
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return ret;
+}
+
+/*
+ * A BAR's memory is freed by the function once this returns, while the
+ * host could still write to it through the alias. Take the function away
+ * from the host first, as a surprise removal, and wait until the host-side
+ * device is gone. The function shows again when it writes its header.
+ */
+static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
+			       struct pci_epf_bar *epf_bar)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_func *func = &lepc->funcs[fn];
+	unsigned long flags;
+
+	if (vfn)
+		return;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	func->has_header = false;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	loop_epc_disconnect(lepc, fn);
+	loop_epc_host_sync(lepc->host);
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	memset(&func->bar[epf_bar->barno], 0, sizeof(func->bar[0]));
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+}
+
+static int loop_epc_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	unsigned long flags;
+
+	/* mmc is log2 of the vector count: at most 32 vectors */
+	if (vfn || mmc > 5)
+		return -EINVAL;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	lepc->funcs[fn].msi.mmc = mmc;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return 0;
+}
+
+static int loop_epc_get_msi(struct pci_epc *epc, u8 fn, u8 vfn)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_msi *msi = &lepc->funcs[fn].msi;
+	unsigned long flags;
+	int ret = -EINVAL;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (!vfn && msi->mmc != U8_MAX && (msi->ctrl & PCI_MSI_FLAGS_ENABLE))
+		ret = FIELD_GET(PCI_MSI_FLAGS_QSIZE, msi->ctrl);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return ret;
+}
+
+static int loop_epc_set_msix(struct pci_epc *epc, u8 fn, u8 vfn, u16 nr,
+			     enum pci_barno bir, u32 offset)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_msix *msix = &lepc->funcs[fn].msix;
+	unsigned long *pending, *old;
+	unsigned long flags;
+
+	/* The table and the PBA must be QWORD aligned in the BAR */
+	if (vfn || !nr || nr > LOOP_MAX_MSIX || bir >= PCI_STD_NUM_BARS ||
+	    !IS_ALIGNED(offset, 8))
+		return -EINVAL;
+
+	pending = bitmap_zalloc(nr, GFP_KERNEL);
+	if (!pending)
+		return -ENOMEM;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	old = msix->pending;
+	msix->pending = pending;
+	msix->nr = nr;
+	msix->bir = bir;
+	msix->table_offset = offset;
+	msix->pba_offset = ALIGN(offset + nr * PCI_MSIX_ENTRY_SIZE, 8);
+	msix->ctrl = 0;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	bitmap_free(old);
+	return 0;
+}
+
+static int loop_epc_get_msix(struct pci_epc *epc, u8 fn, u8 vfn)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_msix *msix = &lepc->funcs[fn].msix;
+	unsigned long flags;
+	int ret = -EINVAL;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (!vfn && msix->nr && (msix->ctrl & PCI_MSIX_FLAGS_ENABLE))
+		ret = msix->nr - 1;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return ret;
+}
+
+static int loop_epc_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
+			      unsigned int type, u16 num)
+{
+	if (vfn)
+		return -EINVAL;
+	return loop_irq_raise(to_loop_epc(epc), fn, type, num);
+}
+
+static void *loop_window_virt(struct loop_epc *lepc, phys_addr_t phys,
+			      size_t size)
+{
+	int i;
+
+	for (i = 0; i < LOOP_WINDOWS; i++) {
+		struct pci_epc_mem_window *win = &lepc->windows[i];
+
+		if (phys >= win->phys_base &&
+		    phys + size <= win->phys_base + win->size)
+			return page_address(lepc->win_pages[i]) +
+			       (phys - win->phys_base);
+	}
+	return NULL;
+}
+
+static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
+			     phys_addr_t phys, u64 pci_addr, size_t size)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_window_map *map;
+	unsigned long flags;
+	void *virt;
+
+	virt = loop_window_virt(lepc, phys, size);
+	if (vfn || !virt)
+		return -EINVAL;
+	/* Only host RAM can be bounced; anything else has no kernel mapping */
+	if (!loop_ram_range(pci_addr, size)) {
+		dev_err_ratelimited(&lepc->pdev->dev,
+				    "cannot map host address %#llx (+%zu): not RAM\n",
+				    pci_addr, size);
+		return -EINVAL;
+	}
+	if (!READ_ONCE(lepc->link_up))
+		return -ENOLINK;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return -ENOMEM;
+	map->snapshot = kvmalloc(size, GFP_KERNEL);
+	if (!map->snapshot) {
+		kfree(map);
+		return -ENOMEM;
+	}
+	map->phys = phys;
+	map->pci_addr = pci_addr;
+	map->size = size;
+	map->virt = virt;
+	memcpy(virt, phys_to_virt(pci_addr), size);
+	memcpy(map->snapshot, virt, size);
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	list_add(&map->node, &lepc->maps);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return 0;
+}
+
+/* Copy back what the function wrote, leaving the host's other bytes alone */
+static void loop_window_write_back(struct loop_window_map *map)
+{
+	u8 *host = phys_to_virt(map->pci_addr);
+	const u8 *now = map->virt, *then = map->snapshot;
+	size_t i = 0;
+
+	while (i < map->size) {
+		size_t chunk = min_t(size_t, sizeof(u64), map->size - i);
+
+		if (memcmp(now + i, then + i, chunk))
+			memcpy(host + i, now + i, chunk);
+		i += chunk;
+	}
+}
+
+static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
+				phys_addr_t phys)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	struct loop_window_map *map, *found = NULL;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	list_for_each_entry(map, &lepc->maps, node) {
+		if (map->phys == phys) {
+			found = map;
+			list_del(&map->node);
+			break;
+		}
+	}
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	if (!found)
+		return;
+
+	if (READ_ONCE(lepc->link_up))
+		loop_window_write_back(found);
+	kvfree(found->snapshot);
+	kfree(found);
+}
+
+static int loop_epc_start(struct pci_epc *epc)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	lepc->started = true;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	loop_epc_link_set(lepc);
+	return 0;
+}
+
+static void loop_epc_stop(struct pci_epc *epc)
+{
+	struct loop_epc *lepc = to_loop_epc(epc);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	lepc->started = false;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	loop_epc_link_set(lepc);
+}
+
+static const struct pci_epc_features *
+loop_epc_get_features(struct pci_epc *epc, u8 fn, u8 vfn)
+{
+	return &loop_epc_features;
+}
+
+const struct pci_epc_ops loop_epc_ops = {
+	.write_header	= loop_epc_write_header,
+	.set_bar	= loop_epc_set_bar,
+	.clear_bar	= loop_epc_clear_bar,
+	.map_addr	= loop_epc_map_addr,
+	.unmap_addr	= loop_epc_unmap_addr,
+	.set_msi	= loop_epc_set_msi,
+	.get_msi	= loop_epc_get_msi,
+	.set_msix	= loop_epc_set_msix,
+	.get_msix	= loop_epc_get_msix,
+	.raise_irq	= loop_epc_raise_irq,
+	.start		= loop_epc_start,
+	.stop		= loop_epc_stop,
+	.get_features	= loop_epc_get_features,
+	.owner		= THIS_MODULE,
+};
+
+/**
+ * loop_epc_windows_init() - allocate and declare the outbound windows
+ * @lepc: the controller, with its EPC created
+ *
+ * Return: 0 or a negative error code.
+ */
+int loop_epc_windows_init(struct loop_epc *lepc)
+{
+	int i, ret;
+
+	for (i = 0; i < LOOP_WINDOWS; i++) {
+		struct page *page = alloc_pages(GFP_KERNEL | __GFP_ZERO,
+						LOOP_WINDOW_ORDER);
+
+		if (!page) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		lepc->win_pages[i] = page;
+		lepc->windows[i] = (struct pci_epc_mem_window) {
+			.phys_base	= lepc->host->alias_base + page_to_phys(page),
+			.size		= PAGE_SIZE << LOOP_WINDOW_ORDER,
+			.page_size	= PAGE_SIZE,
+		};
+	}
+
+	ret = pci_epc_multi_mem_init(lepc->epc, lepc->windows, LOOP_WINDOWS);
+	if (!ret)
+		return 0;
+err_free:
+	while (i--) {
+		__free_pages(lepc->win_pages[i], LOOP_WINDOW_ORDER);
+		lepc->win_pages[i] = NULL;
+	}
+	return ret;
+}
+
+/**
+ * loop_epc_windows_exit() - release the outbound windows
+ * @lepc: the controller
+ */
+void loop_epc_windows_exit(struct loop_epc *lepc)
+{
+	struct loop_window_map *map, *tmp;
+	int i;
+
+	pci_epc_mem_exit(lepc->epc);
+	list_for_each_entry_safe(map, tmp, &lepc->maps, node) {
+		list_del(&map->node);
+		kvfree(map->snapshot);
+		kfree(map);
+	}
+	for (i = 0; i < LOOP_WINDOWS; i++)
+		__free_pages(lepc->win_pages[i], LOOP_WINDOW_ORDER);
+}

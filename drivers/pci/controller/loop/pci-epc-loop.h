@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loopback PCI endpoint controller: shared definitions.
+ *
+ * One loop host per RAM alias device (an ivshmem-plain device whose BAR2
+ * maps all of guest RAM a second time). It owns a virtual PCI root bus and
+ * several endpoint controllers; controller N is slot N on that bus and its
+ * endpoint functions are the slot's PCI functions.
+ */
+#ifndef PCI_EPC_LOOP_H
+#define PCI_EPC_LOOP_H
+
+#include <linux/dmaengine.h>
+#include <linux/irq_work.h>
+#include <linux/msi.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/pci-epc.h>
+#include <linux/pci-epf.h>
+#include <linux/platform_device.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#define LOOP_MAX_EPCS		8
+#define LOOP_MAX_FUNCS		8
+#define LOOP_MAX_MSIX		2048
+/* MSI and MSI-X messages of the whole bus share one hwirq space */
+#define LOOP_MSI_HWIRQS		4096
+#define LOOP_INTX_HWIRQS	(LOOP_MAX_EPCS * LOOP_MAX_FUNCS)
+
+/* Address every MSI message of the bus is composed with */
+#define LOOP_MSI_ADDRESS	0xfee00000U
+
+#define LOOP_DMA_CHANNELS	4
+
+/* Outbound (bounce) windows: physically contiguous RAM, one per chunk */
+#define LOOP_WINDOWS		4
+#define LOOP_WINDOW_ORDER	10	/* 4 MiB with 4 KiB pages */
+
+struct loop_host;
+struct loop_epc;
+
+/**
+ * struct loop_bar - one BAR of an emulated function
+ * @size: size in bytes (a power of two), 0 when the BAR is not set
+ * @bus_addr: address the host sees: alias base + physical address
+ * @virt: the function's BAR memory
+ * @flags: PCI_BASE_ADDRESS_* flags the function asked for
+ * @sizing: the host wrote all ones to the low (bit 0) or high (bit 1) dword
+ */
+struct loop_bar {
+	u64 size;
+	u64 bus_addr;
+	void *virt;
+	int flags;
+	u8 sizing;
+};
+
+/**
+ * struct loop_msi - MSI capability state
+ * @mmc: log2 of the vectors the function asked for (Multiple Message Capable)
+ * @ctrl: Message Control as the host wrote it (enable, MME)
+ * @addr: message address
+ * @data: message data
+ * @mask: per-vector mask bits
+ * @pending: per-vector pending bits (masked vectors that fired)
+ */
+struct loop_msi {
+	u8 mmc;
+	u16 ctrl;
+	u64 addr;
+	u16 data;
+	u32 mask;
+	u32 pending;
+};
+
+/**
+ * struct loop_msix - MSI-X capability state
+ * @nr: table size (number of vectors), 0 when the function has no MSI-X
+ * @bir: BAR holding the table and the PBA
+ * @table_offset: offset of the table in that BAR
+ * @pba_offset: offset of the Pending Bit Array in that BAR
+ * @ctrl: Message Control as the host wrote it (enable, function mask)
+ * @pending: vectors that fired while masked
+ */
+struct loop_msix {
+	u16 nr;
+	u8 bir;
+	u32 table_offset;
+	u32 pba_offset;
+	u16 ctrl;
+	unsigned long *pending;
+};
+
+/**
+ * struct loop_func - an endpoint function as the host sees it
+ * @hdr: the header the function wrote
+ * @has_header: write_header() was called: the function exists for the host
+ * @command: Command register
+ * @intx_pending: an INTx fired while the host had INTx disabled
+ * @intx_line: Interrupt Line register (scratch for the host)
+ * @devctl: PCIe Device Control
+ * @lnkctl: PCIe Link Control
+ * @bar: BARs
+ * @msi: MSI capability
+ * @msix: MSI-X capability
+ */
+struct loop_func {
+	struct pci_epf_header hdr;
+	bool has_header;
+	u16 command;
+	bool intx_pending;
+	u8 intx_line;
+	u16 devctl;
+	u16 lnkctl;
+	struct loop_bar bar[PCI_STD_NUM_BARS];
+	struct loop_msi msi;
+	struct loop_msix msix;
+};
+
+/**
+ * struct loop_window_map - an outbound window region mapped to host memory
+ * @node: entry in &loop_epc.maps
+ * @phys: window (CPU physical) address the function uses
+ * @pci_addr: host memory it stands for
+ * @size: size of the mapping
+ * @virt: window memory, as the kernel maps it
+ * @snapshot: window contents right after the copy in, to find changed words
+ */
+struct loop_window_map {
+	struct list_head node;
+	phys_addr_t phys;
+	u64 pci_addr;
+	size_t size;
+	void *virt;
+	void *snapshot;
+};
+
+/**
+ * struct loop_dma_chan - one dmaengine channel of a controller
+ * @chan: the dmaengine channel
+ * @epc: controller it belongs to
+ * @lock: protects the lists and @config
+ * @submitted: descriptors submitted but not issued
+ * @issued: descriptors issued, waiting for @work
+ * @config: slave configuration (holds the host address)
+ * @error_cookie: the last transfer that failed
+ * @work: moves the issued descriptors' data
+ */
+struct loop_dma_chan {
+	struct dma_chan chan;
+	struct loop_epc *epc;
+	spinlock_t lock;		/* protects the lists and @config */
+	struct list_head submitted;
+	struct list_head issued;
+	struct dma_slave_config config;
+	dma_cookie_t error_cookie;
+	struct work_struct work;
+};
+
+/**
+ * struct loop_epc - one loopback endpoint controller (one slot on the bus)
+ * @host: the loop host
+ * @slot: PCI slot (device number) of this controller's functions
+ * @pdev: parent device of the EPC, the DMA device and the BAR memory
+ * @epc: the endpoint controller
+ * @lock: protects @funcs, @link_up and @maps; taken in config accessors
+ * @funcs: emulated functions
+ * @ctl_lock: serialises start, stop, link and PERST changes
+ * @started: the function side started the link (configfs start)
+ * @perst: PERST# is asserted (from sysfs)
+ * @link_forced_down: user space took the link down (from sysfs)
+ * @link_up: the link is up: the host may see this slot
+ * @notified_up: link state last reported to the functions
+ * @notify_work: reports link changes to the functions
+ * @bme_work: reports the host's Bus Master Enable to the functions
+ * @maps: outbound window mappings
+ * @win_pages: backing pages of the outbound windows
+ * @windows: outbound windows as the endpoint framework sees them
+ * @dma: DMA engine device
+ * @dma_chans: its channels
+ * @dma_wq: workqueue that runs the channels' transfers
+ */
+struct loop_epc {
+	struct loop_host *host;
+	unsigned int slot;
+	struct platform_device *pdev;
+	struct pci_epc *epc;
+
+	raw_spinlock_t lock;
+	struct loop_func funcs[LOOP_MAX_FUNCS];
+
+	struct mutex ctl_lock;	/* serialises sysfs link and PERST changes */
+	bool started;
+	bool perst;
+	bool link_forced_down;
+	bool link_up;
+	bool notified_up;
+	struct work_struct notify_work;
+	struct work_struct bme_work;
+
+	struct list_head maps;
+	struct page *win_pages[LOOP_WINDOWS];
+	struct pci_epc_mem_window windows[LOOP_WINDOWS];
+
+	struct dma_device dma;
+	struct loop_dma_chan dma_chans[LOOP_DMA_CHANNELS];
+	struct workqueue_struct *dma_wq;
+};
+
+/**
+ * struct loop_host - the alias device, its virtual root bus and controllers
+ * @pdev: the RAM alias (ivshmem) device
+ * @alias_base: CPU physical address of the alias window (BAR2)
+ * @alias_size: its size; RAM at physical P is at @alias_base + P
+ * @win_mem: bus window for non-prefetchable BARs
+ * @win_pref: bus window for prefetchable BARs
+ * @busn: bus number range of the root bus
+ * @sysdata: x86 PCI sysdata (PCI domain) of the root bus
+ * @bus: the virtual root bus
+ * @msi_info: MSI domain description (the core fills in its defaults)
+ * @msi_chip: irq_chip of the MSI domain
+ * @msi_domain: MSI domain of the bus
+ * @intx_domain: interrupt domain for the functions' INTx
+ * @hwirq_lock: protects @hwirq_map
+ * @hwirq_map: allocated MSI hwirqs
+ * @msi_pending: MSI hwirqs to deliver from @irq_work
+ * @intx_pending: INTx hwirqs to deliver from @irq_work
+ * @irq_work: delivers interrupts in hard interrupt context
+ * @host_wq: adds and removes host-side devices, ordered
+ * @host_work: reconciles the host-side devices with the link states
+ * @notify_wq: link notifications to the functions, ordered
+ * @nr_epcs: number of controllers
+ * @epc_pdevs: the controllers' platform devices
+ * @epcs: the controllers, once probed
+ */
+struct loop_host {
+	struct pci_dev *pdev;
+	phys_addr_t alias_base;
+	resource_size_t alias_size;
+
+	struct resource win_mem;
+	struct resource win_pref;
+	struct resource busn;
+	struct pci_sysdata sysdata;
+	struct pci_bus *bus;
+
+	struct msi_domain_info msi_info;
+	struct irq_chip msi_chip;
+	struct irq_domain *msi_domain;
+	struct irq_domain *intx_domain;
+	raw_spinlock_t hwirq_lock;
+	unsigned long *hwirq_map;
+	unsigned long *msi_pending;
+	unsigned long intx_pending[BITS_TO_LONGS(LOOP_INTX_HWIRQS)];
+	struct irq_work irq_work;
+
+	struct workqueue_struct *host_wq;
+	struct work_struct host_work;
+	struct workqueue_struct *notify_wq;
+
+	unsigned int nr_epcs;
+	struct platform_device *epc_pdevs[LOOP_MAX_EPCS];
+	struct loop_epc *epcs[LOOP_MAX_EPCS];
+};
+
+static inline bool loop_ram_range(phys_addr_t addr, size_t size)
+{
+	return size && addr + size > addr &&
+	       region_intersects(addr, size, IORESOURCE_SYSTEM_RAM,
+				 IORES_DESC_NONE) == REGION_INTERSECTS;
+}
+
+/* pci-epc-loop-core.c */
+void loop_epc_host_update(struct loop_host *host);
+void loop_epc_host_sync(struct loop_host *host);
+void loop_epc_link_set(struct loop_epc *lepc);
+void loop_epc_disconnect(struct loop_epc *lepc, int fn);
+
+/* pci-epc-loop-epc.c */
+extern const struct pci_epc_ops loop_epc_ops;
+int loop_epc_windows_init(struct loop_epc *lepc);
+void loop_epc_windows_exit(struct loop_epc *lepc);
+
+/* pci-epc-loop-cfg.c */
+int loop_bus_create(struct loop_host *host);
+void loop_bus_destroy(struct loop_host *host);
+void loop_bus_remove_slot(struct loop_host *host, unsigned int slot);
+void loop_bus_rescan(struct loop_host *host);
+bool loop_func_visible(struct loop_epc *lepc, struct loop_func *func);
+int loop_bus_notifier_register(void);
+void loop_bus_notifier_unregister(void);
+
+/* pci-epc-loop-irq.c */
+int loop_irq_init(struct loop_host *host);
+void loop_irq_exit(struct loop_host *host);
+int loop_irq_map_intx(const struct pci_dev *dev, u8 slot, u8 pin);
+int loop_irq_raise(struct loop_epc *lepc, u8 fn, unsigned int type,
+		   u16 num);
+void loop_irq_msi_unmasked(struct loop_epc *lepc, u8 fn);
+void loop_irq_intx_enabled(struct loop_epc *lepc, u8 fn);
+
+/* pci-epc-loop-dma.c */
+int loop_dma_register(struct loop_epc *lepc);
+void loop_dma_unregister(struct loop_epc *lepc);
+
+#endif /* PCI_EPC_LOOP_H */
