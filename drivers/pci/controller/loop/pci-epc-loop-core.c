@@ -549,8 +549,8 @@ static int loop_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_free;
 
-	host->host_wq = alloc_ordered_workqueue("pci-epc-loop-host", 0);
-	host->notify_wq = alloc_ordered_workqueue("pci-epc-loop-notify", 0);
+	host->host_wq = alloc_ordered_workqueue("pci-epc-loop-host", WQ_MEM_RECLAIM);
+	host->notify_wq = alloc_ordered_workqueue("pci-epc-loop-notify", WQ_MEM_RECLAIM);
 	if (!host->host_wq || !host->notify_wq) {
 		ret = -ENOMEM;
 		goto err_free;

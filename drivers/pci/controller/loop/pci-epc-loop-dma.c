@@ -296,7 +296,7 @@ int loop_dma_register(struct loop_epc *lepc)
 	struct dma_device *dma = &lepc->dma;
 	int i, ret;
 
-	lepc->dma_wq = alloc_workqueue("%s-dma", WQ_UNBOUND, 0,
+	lepc->dma_wq = alloc_workqueue("%s-dma", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
 				       dev_name(&lepc->pdev->dev));
 	if (!lepc->dma_wq)
 		return -ENOMEM;

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lifecycle of the loopback endpoint controller, each cycle repeated so a
+# leak or a reference imbalance shows (kmemleak and the log checks of the
+# debug kernel catch what a single pass would not): host-side remove and
+# rescan, function stop and start, link down and up, PERST, function
+# unbind and rebind, and the module unloaded and reloaded.
+set -uo pipefail
+. "$RIG_REPO/tests/guest/lib.sh"
+. "$RIG_REPO/tests/guest/loop-lib.sh"
+
+PCITEST=$RIG_TREE/tools/pci/pcitest
+CYCLES=${LOOP_CYCLES:-20}
+ID=(0x104c 0xb500)
+
+pcitest_ok() {
+	local out
+	out=$("$PCITEST" "$@" 2>&1)
+	! grep -q 'NOT OKAY' <<<"$out" && grep -q 'OKAY' <<<"$out"
+}
+
+# The host sees the function, its driver is bound and it works end to end
+# (a BAR test and an interrupt).
+host_works() {
+	local dev
+	wait_for 100 loop_host_dev "${ID[@]}" || { echo "no host device"; return 1; }
+	dev=$(loop_host_dev "${ID[@]}")
+	wait_for 100 test -e "$dev/driver" || { echo "no driver on $dev"; return 1; }
+	wait_for 50 test -c /dev/pci-endpoint-test.0 || { echo "no char device"; return 1; }
+	pcitest_ok -b 0 || { echo "BAR0 test failed"; return 1; }
+	pcitest_ok -i 1 && pcitest_ok -m 1 || { echo "MSI test failed"; return 1; }
+}
+
+host_gone() { wait_for 100 loop_host_dev_gone "${ID[@]}"; }
+
+setup() {
+	loop_load || return 1
+	modprobe pci-epf-test && modprobe pci_endpoint_test || return 1
+	[[ -d $(epf_dir pci_epf_test lc) ]] ||
+		epf_create pci_epf_test lc vendorid=0x104c deviceid=0xb500 \
+			msi_interrupts=4 msix_interrupts=4 || return 1
+	epf_bind pci_epf_test lc && epc_start && host_works
+}
+
+teardown() {
+	epc_stop 2>/dev/null
+	epf_unbind pci_epf_test lc 2>/dev/null
+	host_gone
+}
+
+cycle_remove_rescan() {
+	local i dev
+	for ((i = 0; i < CYCLES; i++)); do
+		dev=$(loop_host_dev "${ID[@]}") || { echo "cycle $i: no device"; return 1; }
+		echo 1 >"$dev/remove"
+		host_gone || { echo "cycle $i: still there after remove"; return 1; }
+		echo 1 >/sys/bus/pci/rescan
+		host_works || { echo "cycle $i"; return 1; }
+	done
+}
+
+cycle_stop_start() {
+	local i
+	for ((i = 0; i < CYCLES; i++)); do
+		epc_stop
+		host_gone || { echo "cycle $i: still there after stop"; return 1; }
+		epc_start
+		host_works || { echo "cycle $i"; return 1; }
+	done
+}
+
+cycle_link() {
+	local i sys
+	sys=$(epc_sysfs)
+	for ((i = 0; i < CYCLES; i++)); do
+		echo 0 >"$sys/link"
+		[[ $(<"$sys/link") == 0 ]] || { echo "cycle $i: link still up"; return 1; }
+		host_gone || { echo "cycle $i: still there after link down"; return 1; }
+		echo 1 >"$sys/link"
+		host_works || { echo "cycle $i"; return 1; }
+	done
+}
+
+cycle_perst() {
+	local i sys
+	sys=$(epc_sysfs)
+	for ((i = 0; i < CYCLES; i++)); do
+		echo 1 >"$sys/perst"
+		host_gone || { echo "cycle $i: still there under PERST"; return 1; }
+		echo 0 >"$sys/perst"
+		host_works || { echo "cycle $i"; return 1; }
+	done
+}
+
+cycle_unbind_rebind() {
+	local i
+	for ((i = 0; i < CYCLES; i++)); do
+		teardown || { echo "cycle $i: host device stayed"; return 1; }
+		setup || { echo "cycle $i"; return 1; }
+	done
+}
+
+cycle_reload() {
+	local i
+	for ((i = 0; i < CYCLES; i++)); do
+		teardown || { echo "cycle $i: host device stayed"; return 1; }
+		loop_unload || { echo "cycle $i: rmmod failed"; return 1; }
+		[[ ! -e /sys/class/pci_epc/$LOOP_EPC ]] || { echo "cycle $i: controller stayed"; return 1; }
+		setup || { echo "cycle $i"; return 1; }
+	done
+}
+
+t_check "set up" setup || exit 1
+t_check "remove and rescan x$CYCLES" cycle_remove_rescan
+t_check "stop and start x$CYCLES" cycle_stop_start
+t_check "link down and up x$CYCLES" cycle_link
+t_check "PERST assert and deassert x$CYCLES" cycle_perst
+t_check "function unbind and rebind x$CYCLES" cycle_unbind_rebind
+t_check "module unload and reload x$CYCLES" cycle_reload
+t_check "tear down" teardown
+t_check "module unloads" loop_unload
