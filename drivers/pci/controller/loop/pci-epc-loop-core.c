@@ -406,8 +406,15 @@ static void loop_epc_remove(struct platform_device *pdev)
 	loop_epc_free(lepc);
 }
 
+/*
+ * No unbind from sysfs: a controller goes away with its alias device, which
+ * user space unbinds once no function uses the controller.
+ */
 static struct platform_driver loop_epc_driver = {
-	.driver.name	= "pci-epc-loop",
+	.driver = {
+		.name			= "pci-epc-loop",
+		.suppress_bind_attrs	= true,
+	},
 	.probe		= loop_epc_probe,
 	.remove		= loop_epc_remove,
 };
