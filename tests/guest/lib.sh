@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for guest test scripts. Source it at the top of a script:
+#
+#   . "$RIG_REPO/tests/guest/lib.sh"
+#   t_check "null_blk loads" modprobe null_blk
+#
+# Each result is one line "PASS|FAIL|SKIP<TAB>NAME<TAB>MESSAGE" appended to
+# $RIG_OUT/results, and echoed to the console. Names are prefixed with the
+# script's group (its file name without "t-" and ".sh", or $T_GROUP), so
+# they stay unique across scripts. A script that recorded a failure exits
+# non-zero however it ends; register clean-up with t_on_exit rather than
+# with a trap of its own, which would replace that logic.
+
+RIG_OUT=${RIG_OUT:-/rig-out}
+T_RESULTS=${T_RESULTS:-$RIG_OUT/results}
+if [[ -z ${T_GROUP:-} ]]; then
+	T_GROUP=$(basename "${BASH_SOURCE[-1]}" .sh)
+	T_GROUP=${T_GROUP#t-}
+fi
+T_FAILED=0
+T_CLEANUP=()
+
+# Tabs and newlines would break the one-line-per-result format.
+_t_flat() {
+	local s=${1//$'\t'/ }
+	printf '%s' "${s//$'\n'/ | }"
+}
+
+_t_record() {
+	local status=$1 name msg
+	name=$(_t_flat "$T_GROUP/$2")
+	msg=$(_t_flat "${3:-}")
+	printf '%s\t%s\t%s\n' "$status" "$name" "$msg" >>"$T_RESULTS"
+	if [[ -n $msg ]]; then
+		printf '%-5s %s: %s\n' "$status" "$name" "$msg"
+	else
+		printf '%-5s %s\n' "$status" "$name"
+	fi
+}
+
+t_pass() { _t_record PASS "$1"; }
+
+t_fail() {
+	T_FAILED=1
+	_t_record FAIL "$1" "${2:-failed}"
+}
+
+t_skip() { _t_record SKIP "$1" "${2:-}"; }
+
+t_log() { printf '# %s: %s\n' "$T_GROUP" "$*"; }
+
+# t_check NAME CMD...: run CMD; pass on status 0, else fail with the status
+# and the last lines of its output. Returns CMD's status.
+t_check() {
+	local name=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "status $rc: $(tail -n 3 <<<"$out" | cut -c1-200)"
+	fi
+	return "$rc"
+}
+
+# t_on_exit CMD...: run CMD when the script ends, last registered first.
+t_on_exit() {
+	T_CLEANUP=("$(printf '%q ' "$@")" "${T_CLEANUP[@]}")
+}
+
+_t_exit() {
+	local rc=$? cmd
+	for cmd in "${T_CLEANUP[@]}"; do
+		eval "$cmd" || t_log "clean-up failed: $cmd"
+	done
+	[[ $rc -ne 0 || $T_FAILED -eq 0 ]] || rc=1
+	exit "$rc"
+}
+trap _t_exit EXIT

@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The project's test command. Installs what is missing, builds the test
+# kernels and the modules, runs the static checks, then boots one QEMU
+# guest per kernel flavour that runs tests/guest/suite.sh (smoke.sh and
+# every tests/guest/t-*.sh). Prints one line per test and a total; exits 1
+# if any test failed. Everything lands in results/<date>/ (results/latest).
+#
+# Usage: tests/run.sh [--flavour rig|debug|all] [--only PATTERN] [--no-static]
+#   --flavour    kernel flavour(s) to test (default all)
+#   --only       run only the guest tests whose file name matches PATTERN
+#                (a glob, or a substring)
+#   --no-static  skip checkpatch and the sparse W=1 build
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../scripts/lib.sh"
+# shellcheck source=tests/lib-host.sh
+. "$REPO_DIR/tests/lib-host.sh"
+
+# Per-boot limits. The debug kernel (KASAN, lockdep, kmemleak) runs several
+# times slower under TCG.
+declare -A BOOT_TIMEOUT=([rig]=900 [debug]=1800)
+declare -A TEST_TIMEOUT=([rig]=300 [debug]=900)
+
+flavours=(rig debug) only='' static=1
+declare -A TREE=()
+RUN_DIR=
+
+usage() {
+	awk '/^# Usage:/ { u = 1 } u && !/^# ./ { exit } u { print substr($0, 3) }' "$0" >&2
+	exit 2
+}
+
+parse_args() {
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--flavour)
+			case ${2:-} in
+			rig|debug) flavours=("$2") ;;
+			all) flavours=(rig debug) ;;
+			*) usage ;;
+			esac
+			shift 2 ;;
+		--only) only=$2; shift 2 ;;
+		--no-static) static=0; shift ;;
+		*) usage ;;
+		esac
+	done
+}
+
+setup_run_dir() {
+	local id
+	id=$(date +%Y%m%d-%H%M%S)
+	RUN_DIR=$REPO_DIR/results/$id
+	mkdir -p "$RUN_DIR"
+	ln -sfn "$id" "$REPO_DIR/results/latest"
+	RESULTS_FILE=$RUN_DIR/results
+	: >"$RESULTS_FILE"
+	log "logs and results in $RUN_DIR"
+}
+
+count() { grep -c "^$1"$'\t' "$RESULTS_FILE" || true; }
+
+finish() {
+	local passed failed skipped
+	passed=$(count PASS) failed=$(count FAIL) skipped=$(count SKIP)
+	log "logs and results in $RUN_DIR"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[[ $failed -eq 0 ]] || exit 1
+	exit 0
+}
+
+install_deps() {
+	log "installing dependencies"
+	if ! "$REPO_DIR/scripts/install-deps.sh" >"$RUN_DIR/install-deps.log" 2>&1; then
+		record FAIL "setup/install dependencies" "$(tail -n 3 "$RUN_DIR/install-deps.log")"
+		finish
+	fi
+}
+
+# One kernel build at a time: the machine has few cores.
+build_kernel() {
+	local flavour=$1 args=() logf=$RUN_DIR/$1/kernel-build.log start=$SECONDS
+	[[ $flavour == rig ]] || args=(--debug)
+	log "building the $flavour kernel (cached when unchanged)"
+	if TREE[$flavour]=$("$REPO_DIR/scripts/build-kernel.sh" "${args[@]}" 2>"$logf"); then
+		record PASS "$flavour/kernel build"
+		log "$flavour kernel: ${TREE[$flavour]} ($((SECONDS - start))s)"
+	else
+		TREE[$flavour]=
+		record FAIL "$flavour/kernel build" "$(tail -n 3 "$logf") (see $logf)"
+	fi
+}
+
+build_flavour_modules() {
+	local flavour=$1 logf=$RUN_DIR/$1/modules-build.log
+	log "building the modules for $flavour"
+	if build_modules "${TREE[$flavour]}" "$CACHE_DIR/modbuild-$flavour" "$logf"; then
+		record PASS "$flavour/modules build"
+	else
+		record FAIL "$flavour/modules build" "$(log_excerpt "$logf") (see $logf)"
+	fi
+	collect_modules "$CACHE_DIR/modbuild-$flavour" "$(moddir "$flavour")"
+}
+
+moddir() { echo "$CACHE_DIR/modules-$1"; }
+
+static_checks() {
+	local f tree=
+	for f in "${flavours[@]}"; do
+		if [[ -n ${TREE[$f]} ]]; then
+			tree=${TREE[$f]}
+			break
+		fi
+	done
+	if [[ -z $tree ]]; then
+		record SKIP "static/checks" "no kernel tree built"
+		return
+	fi
+	log "static checks"
+	"$REPO_DIR/tests/check-style.sh" --tree "$tree" --results "$RESULTS_FILE" \
+		--logdir "$RUN_DIR/static" || true
+}
+
+# Copy the guest's results into ours, names prefixed with the flavour.
+ingest_guest_results() {
+	local flavour=$1 file=$2 status name msg
+	[[ -f $file ]] || return 0
+	while IFS=$'\t' read -r status name msg; do
+		[[ $status =~ ^(PASS|FAIL|SKIP)$ ]] || continue
+		record "$status" "$flavour/$name" "$msg"
+	done <"$file"
+}
+
+# The boot's own tests, from run-qemu.sh's verdict in run-status.
+record_boot() {
+	local flavour=$1 out=$2 status kv boot='' logstate='' first n
+	status=$(cat "$out/run-status" 2>/dev/null || true)
+	for kv in $status; do
+		case $kv in
+		boot=*) boot=${kv#*=} ;;
+		log=*) logstate=${kv#*=} ;;
+		esac
+	done
+	case $boot in
+	ok) record PASS "$flavour/boot" ;;
+	timeout) record FAIL "$flavour/boot" "timed out after ${BOOT_TIMEOUT[$flavour]}s (see $out/console.log)" ;;
+	no-rc) record FAIL "$flavour/boot" "the guest ended without an exit status: crash or init failure (see $out/console.log)" ;;
+	*) record FAIL "$flavour/boot" "run-qemu.sh failed: $(tail -n 2 "$out/../run-qemu.log")" ;;
+	esac
+	case $logstate in
+	clean) record PASS "$flavour/kernel log clean" ;;
+	splat)
+		n=$(wc -l <"$out/splats.txt")
+		first=$(head -n 1 "$out/splats.txt" | cut -c1-200)
+		record FAIL "$flavour/kernel log clean" "$n splat lines, first: $first (see $out/console.log)" ;;
+	*) record SKIP "$flavour/kernel log clean" "no boot" ;;
+	esac
+	log "$flavour boot: ${status:-no status}"
+}
+
+boot_flavour() {
+	local flavour=$1 out=$RUN_DIR/$1/guest
+	mkdir -p "$out" "$(moddir "$flavour")"
+	printf 'ONLY=%q\nTEST_TIMEOUT=%q\n' "$only" "${TEST_TIMEOUT[$flavour]}" >"$out/suite.env"
+	log "booting the $flavour kernel for the guest tests (limit ${BOOT_TIMEOUT[$flavour]}s)"
+	"$REPO_DIR/scripts/run-qemu.sh" --tree "${TREE[$flavour]}" \
+		--script "$REPO_DIR/tests/guest/suite.sh" --out "$out" \
+		--moddir "$(moddir "$flavour")" \
+		--timeout "${BOOT_TIMEOUT[$flavour]}" >"$RUN_DIR/$flavour/run-qemu.log" 2>&1 || true
+	ingest_guest_results "$flavour" "$out/results"
+	record_boot "$flavour" "$out"
+}
+
+main() {
+	local f
+	parse_args "$@"
+	setup_run_dir
+	install_deps
+	for f in "${flavours[@]}"; do
+		mkdir -p "$RUN_DIR/$f"
+		build_kernel "$f"
+	done
+	for f in "${flavours[@]}"; do
+		if [[ -n ${TREE[$f]} ]]; then
+			build_flavour_modules "$f"
+		fi
+	done
+	[[ $static -eq 0 ]] || static_checks
+	for f in "${flavours[@]}"; do
+		if [[ -n ${TREE[$f]} ]]; then
+			boot_flavour "$f"
+		else
+			record SKIP "$f/boot" "no kernel"
+		fi
+	done
+	finish
+}
+
+main "$@"
