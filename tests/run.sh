@@ -163,7 +163,8 @@ record_boot() {
 boot_flavour() {
 	local flavour=$1 out=$RUN_DIR/$1/guest
 	mkdir -p "$out" "$(moddir "$flavour")"
-	printf 'ONLY=%q\nTEST_TIMEOUT=%q\n' "$only" "${TEST_TIMEOUT[$flavour]}" >"$out/suite.env"
+	printf 'ONLY=%q\nTEST_TIMEOUT=%q\nRIG_FLAVOUR=%q\n' "$only" \
+		"${TEST_TIMEOUT[$flavour]}" "$flavour" >"$out/suite.env"
 	log "booting the $flavour kernel for the guest tests (limit ${BOOT_TIMEOUT[$flavour]}s)"
 	"$REPO_DIR/scripts/run-qemu.sh" --tree "${TREE[$flavour]}" \
 		--script "$REPO_DIR/tests/guest/suite.sh" --out "$out" \

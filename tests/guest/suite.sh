@@ -16,6 +16,8 @@ ONLY=
 TEST_TIMEOUT=300
 # shellcheck source=/dev/null
 [[ ! -f $RIG_OUT/suite.env ]] || . "$RIG_OUT/suite.env"
+# Tests scale their repetitions to the kernel flavour (see RIG_FLAVOUR).
+export RIG_FLAVOUR=${RIG_FLAVOUR:-rig}
 # shellcheck disable=SC2034 # read by lib.sh
 T_GROUP=suite
 # shellcheck source=tests/guest/lib.sh
