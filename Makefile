@@ -12,7 +12,7 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 CONFIG_PCI_EPC_LOOP ?= m
-CONFIG_PCI_EPF_NVME ?= m
+CONFIG_PCI_EPF_NVME ?= $(if $(wildcard $(CURDIR)/drivers/pci/endpoint/functions/Makefile),m,n)
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) \
 	CONFIG_PCI_EPC_LOOP=$(CONFIG_PCI_EPC_LOOP) \
