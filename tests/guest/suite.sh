@@ -5,7 +5,8 @@
 # order, each in its own bash under a time limit, all writing to
 # $RIG_OUT/results. Settings come from $RIG_OUT/suite.env when the host
 # wrote one: ONLY (run only scripts whose file name matches this glob, or
-# contains it) and TEST_TIMEOUT (seconds per script).
+# contains it), TEST_TIMEOUT (seconds per script) and RIG_FLAVOUR (rig or
+# debug, exported to the scripts).
 #
 # No set -e: one script's failure must not stop the others.
 set -uo pipefail
