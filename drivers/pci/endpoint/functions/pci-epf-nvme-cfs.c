@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI endpoint NVMe function: configfs attributes.
+ *
+ * The "nvme" group of a function holds what the controller is made of:
+ * the fabrics connect options of its backend, its queues, its MDTS and its
+ * interrupt coalescing defaults. The values are used when the function is
+ * bound and cannot change while it is.
+ *
+ * Copyright (C) 2026 The pci-epf-nvme developers
+ */
+
+#include <linux/configfs.h>
+#include <linux/log2.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "pci-epf-nvme.h"
+
+static struct pci_epf_nvme *to_pci_epf_nvme(struct config_item *item)
+{
+	return container_of(to_config_group(item), struct pci_epf_nvme, group);
+}
+
+/**
+ * pci_epf_nvme_cfg_init() - set the configuration defaults
+ * @nvme: the function
+ */
+void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme)
+{
+	nvme->cfg.connect_opts = NULL;
+	nvme->cfg.nr_io_queues = PCI_EPF_NVME_DEF_IO_QUEUES;
+	nvme->cfg.queue_depth = PCI_EPF_NVME_DEF_QUEUE_DEPTH;
+	nvme->cfg.mdts_kb = PCI_EPF_NVME_DEF_MDTS_KB;
+	nvme->cfg.irq_coal_thr = 0;
+	nvme->cfg.irq_coal_time = 0;
+}
+
+/**
+ * pci_epf_nvme_cfg_free() - free the configuration
+ * @nvme: the function
+ */
+void pci_epf_nvme_cfg_free(struct pci_epf_nvme *nvme)
+{
+	kfree(nvme->cfg.connect_opts);
+	nvme->cfg.connect_opts = NULL;
+}
+
+/*
+ * The options go to the fabrics layer as they are, which checks them when
+ * the function is bound. Reject here what can never work: no transport or
+ * no subsystem NQN, empty options, a discovery controller (it has no
+ * namespaces), and the hidden_ns option, which the function adds itself.
+ */
+static int pci_epf_nvme_check_opts(struct device *dev, const char *opts)
+{
+	bool transport = false, nqn = false;
+	char *copy, *p, *o;
+	int ret = 0;
+
+	copy = kstrdup(opts, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+
+	o = copy;
+	while ((p = strsep(&o, ",")) != NULL) {
+		if (!*p) {
+			dev_err(dev, "connect_opts: empty option\n");
+			ret = -EINVAL;
+			break;
+		}
+		if (str_has_prefix(p, "transport=")) {
+			transport = true;
+		} else if (str_has_prefix(p, "nqn=")) {
+			nqn = true;
+		} else if (!strcmp(p, "discovery") ||
+			   !strcmp(p, "hidden_ns")) {
+			dev_err(dev, "connect_opts: option \"%s\" not allowed\n",
+				p);
+			ret = -EINVAL;
+			break;
+		}
+	}
+
+	if (!ret && (!transport || !nqn)) {
+		dev_err(dev, "connect_opts: transport= and nqn= are required\n");
+		ret = -EINVAL;
+	}
+
+	kfree(copy);
+	return ret;
+}
+
+static ssize_t pci_epf_nvme_connect_opts_show(struct config_item *item,
+					      char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+	ssize_t ret;
+
+	mutex_lock(&nvme->cfg_lock);
+	ret = sysfs_emit(page, "%s\n", nvme->cfg.connect_opts ?: "");
+	mutex_unlock(&nvme->cfg_lock);
+
+	return ret;
+}
+
+static ssize_t pci_epf_nvme_connect_opts_store(struct config_item *item,
+					       const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+	struct device *dev = pci_epf_nvme_dev(nvme);
+	char *opts;
+	int ret;
+
+	opts = kstrndup(page, strcspn(page, "\n"), GFP_KERNEL);
+	if (!opts)
+		return -ENOMEM;
+
+	ret = pci_epf_nvme_check_opts(dev, opts);
+	if (ret)
+		goto free;
+
+	mutex_lock(&nvme->cfg_lock);
+	if (nvme->bound) {
+		mutex_unlock(&nvme->cfg_lock);
+		dev_err(dev, "connect_opts: the function is bound\n");
+		ret = -EBUSY;
+		goto free;
+	}
+	swap(nvme->cfg.connect_opts, opts);
+	mutex_unlock(&nvme->cfg_lock);
+	ret = len;
+free:
+	kfree(opts);
+	return ret;
+}
+
+CONFIGFS_ATTR(pci_epf_nvme_, connect_opts);
+
+static ssize_t pci_epf_nvme_uint_show(struct pci_epf_nvme *nvme, char *page,
+				      unsigned int *val)
+{
+	ssize_t ret;
+
+	mutex_lock(&nvme->cfg_lock);
+	ret = sysfs_emit(page, "%u\n", *val);
+	mutex_unlock(&nvme->cfg_lock);
+
+	return ret;
+}
+
+static ssize_t pci_epf_nvme_uint_store(struct pci_epf_nvme *nvme,
+				       const char *page, size_t len,
+				       const char *name, unsigned int *val,
+				       unsigned int min, unsigned int max,
+				       bool pow2)
+{
+	struct device *dev = pci_epf_nvme_dev(nvme);
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(page, 0, &v);
+	if (ret) {
+		dev_err(dev, "%s: not a number\n", name);
+		return ret;
+	}
+	if (v < min || v > max || (pow2 && !is_power_of_2(v))) {
+		dev_err(dev, "%s: must be %sbetween %u and %u\n", name,
+			pow2 ? "a power of 2 " : "", min, max);
+		return -EINVAL;
+	}
+
+	mutex_lock(&nvme->cfg_lock);
+	if (nvme->bound) {
+		mutex_unlock(&nvme->cfg_lock);
+		dev_err(dev, "%s: the function is bound\n", name);
+		return -EBUSY;
+	}
+	*val = v;
+	mutex_unlock(&nvme->cfg_lock);
+
+	return len;
+}
+
+static ssize_t pci_epf_nvme_nr_io_queues_show(struct config_item *item,
+					      char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.nr_io_queues);
+}
+
+static ssize_t pci_epf_nvme_nr_io_queues_store(struct config_item *item,
+					       const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_store(nvme, page, len, "nr_io_queues",
+				       &nvme->cfg.nr_io_queues, 1,
+				       PCI_EPF_NVME_MAX_IO_QUEUES, false);
+}
+CONFIGFS_ATTR(pci_epf_nvme_, nr_io_queues);
+
+static ssize_t pci_epf_nvme_queue_depth_show(struct config_item *item,
+					     char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.queue_depth);
+}
+
+static ssize_t pci_epf_nvme_queue_depth_store(struct config_item *item,
+					      const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_store(nvme, page, len, "queue_depth",
+				       &nvme->cfg.queue_depth, PCI_EPF_NVME_MIN_QUEUE_DEPTH,
+				       PCI_EPF_NVME_MAX_QUEUE_DEPTH, false);
+}
+CONFIGFS_ATTR(pci_epf_nvme_, queue_depth);
+
+static ssize_t pci_epf_nvme_mdts_kb_show(struct config_item *item, char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.mdts_kb);
+}
+
+static ssize_t pci_epf_nvme_mdts_kb_store(struct config_item *item,
+					  const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_store(nvme, page, len, "mdts_kb",
+				       &nvme->cfg.mdts_kb, PCI_EPF_NVME_MIN_MDTS_KB,
+				       PCI_EPF_NVME_MAX_MDTS_KB, true);
+}
+CONFIGFS_ATTR(pci_epf_nvme_, mdts_kb);
+
+static ssize_t pci_epf_nvme_irq_coal_thr_show(struct config_item *item,
+					      char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.irq_coal_thr);
+}
+
+static ssize_t pci_epf_nvme_irq_coal_thr_store(struct config_item *item,
+					       const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_store(nvme, page, len, "irq_coal_thr",
+				       &nvme->cfg.irq_coal_thr, 0,
+				       255, false);
+}
+CONFIGFS_ATTR(pci_epf_nvme_, irq_coal_thr);
+
+static ssize_t pci_epf_nvme_irq_coal_time_show(struct config_item *item,
+					       char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.irq_coal_time);
+}
+
+static ssize_t pci_epf_nvme_irq_coal_time_store(struct config_item *item,
+						const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_store(nvme, page, len, "irq_coal_time",
+				       &nvme->cfg.irq_coal_time, 0,
+				       255, false);
+}
+CONFIGFS_ATTR(pci_epf_nvme_, irq_coal_time);
+
+static struct configfs_attribute *pci_epf_nvme_attrs[] = {
+	&pci_epf_nvme_attr_connect_opts,
+	&pci_epf_nvme_attr_nr_io_queues,
+	&pci_epf_nvme_attr_queue_depth,
+	&pci_epf_nvme_attr_mdts_kb,
+	&pci_epf_nvme_attr_irq_coal_thr,
+	&pci_epf_nvme_attr_irq_coal_time,
+	NULL,
+};
+
+static const struct config_item_type pci_epf_nvme_group_type = {
+	.ct_attrs	= pci_epf_nvme_attrs,
+	.ct_owner	= THIS_MODULE,
+};
+
+/**
+ * pci_epf_nvme_add_cfs() - create the "nvme" configfs group of a function
+ * @epf: the function
+ * @group: the function's configfs group
+ *
+ * Return: the group.
+ */
+struct config_group *pci_epf_nvme_add_cfs(struct pci_epf *epf,
+					  struct config_group *group)
+{
+	struct pci_epf_nvme *nvme = epf_get_drvdata(epf);
+
+	config_group_init_type_name(&nvme->group, "nvme",
+				    &pci_epf_nvme_group_type);
+	return &nvme->group;
+}

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI endpoint NVMe function: command execution.
+ *
+ * Each command fetched from a submission queue runs in its own work item:
+ * it is parsed, its data is read from the host when it carries some, and
+ * it is either executed locally or forwarded as a request on the fabrics
+ * controller's queues. A forwarded command completes from the request's
+ * end_io callback, which hands the command back to its work item to return
+ * the data to the host and queue the completion entry. Nothing waits for a
+ * forwarded command: as many commands are in flight as the host submits.
+ *
+ * Copyright (C) 2026 The pci-epf-nvme developers
+ */
+
+#include <linux/blk-mq.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
+
+#include "nvme.h"
+#include "pci-epf-nvme.h"
+
+static struct kmem_cache *pci_epf_nvme_cmd_cache;
+
+int pci_epf_nvme_cmd_cache_init(void)
+{
+	pci_epf_nvme_cmd_cache = KMEM_CACHE(pci_epf_nvme_cmd, 0);
+	return pci_epf_nvme_cmd_cache ? 0 : -ENOMEM;
+}
+
+void pci_epf_nvme_cmd_cache_exit(void)
+{
+	kmem_cache_destroy(pci_epf_nvme_cmd_cache);
+}
+
+static void pci_epf_nvme_cmd_work(struct work_struct *work);
+
+/**
+ * pci_epf_nvme_alloc_cmd() - allocate the command of a submission entry
+ * @nvme: the function
+ * @sq: the submission queue the entry was fetched from
+ * @sqe: the entry
+ *
+ * The command counts as in flight on @sq and on the function until it is
+ * freed.
+ *
+ * Return: the command, or NULL when out of memory.
+ */
+struct pci_epf_nvme_cmd *pci_epf_nvme_alloc_cmd(struct pci_epf_nvme *nvme,
+						struct pci_epf_nvme_sq *sq,
+						const struct nvme_command *sqe)
+{
+	struct pci_epf_nvme_cmd *cmd;
+
+	cmd = kmem_cache_zalloc(pci_epf_nvme_cmd_cache, GFP_KERNEL);
+	if (!cmd)
+		return NULL;
+
+	cmd->nvme = nvme;
+	INIT_LIST_HEAD(&cmd->entry);
+	INIT_WORK(&cmd->work, pci_epf_nvme_cmd_work);
+	cmd->step = PCI_EPF_NVME_STEP_EXEC;
+	cmd->sqid = sq->qid;
+	cmd->cqid = sq->cqid;
+	cmd->sqe = *sqe;
+
+	atomic_inc(&sq->inflight);
+	atomic_inc(&nvme->nr_cmds);
+
+	return cmd;
+}
+
+/**
+ * pci_epf_nvme_free_cmd() - free a command, completed or discarded
+ * @cmd: the command
+ *
+ * Drop what the command holds and wake up whoever waits for the queue or
+ * the function to drain. Process context.
+ */
+void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+	struct pci_epf_nvme_sq *sq = &nvme->sq[cmd->sqid];
+
+	if (cmd->ns)
+		nvme_put_ns(cmd->ns);
+	kfree(cmd->segs);
+	kfree(cmd->buf);
+	kmem_cache_free(pci_epf_nvme_cmd_cache, cmd);
+
+	if (atomic_dec_and_test(&sq->inflight))
+		wake_up_all(&nvme->drain_wq);
+	if (atomic_dec_and_test(&nvme->nr_cmds))
+		wake_up_all(&nvme->drain_wq);
+}
+
+/**
+ * pci_epf_nvme_complete_cmd() - finish a command and queue its completion
+ * @cmd: the command
+ * @status: its NVMe status
+ *
+ * Run the command's post-processing, write its data to the host and queue
+ * its completion entry. A command of a controller that is being disabled is
+ * freed without touching host memory. Process context.
+ */
+void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+
+	cmd->status = status;
+
+	if (!READ_ONCE(nvme->host_ok)) {
+		pci_epf_nvme_free_cmd(cmd);
+		return;
+	}
+
+	if (cmd->status == NVME_SC_SUCCESS && cmd->post)
+		cmd->post(cmd);
+
+	if (cmd->status == NVME_SC_SUCCESS && cmd->dir == PCI_EPF_NVME_TO_HOST &&
+	    pci_epf_nvme_xfer(nvme, cmd->buf, cmd->segs, cmd->nr_segs,
+			      PCI_EPF_NVME_TO_HOST))
+		cmd->status = NVME_SC_DATA_XFER_ERROR;
+
+	pci_epf_nvme_cq_post(cmd);
+}
+
+static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
+					      blk_status_t blk_status)
+{
+	struct pci_epf_nvme_cmd *cmd = rq->end_io_data;
+
+	cmd->status = nvme_req(rq)->status;
+	if (cmd->status == NVME_SC_SUCCESS && blk_status != BLK_STS_OK)
+		cmd->status = NVME_SC_INTERNAL;
+	cmd->result = nvme_req(rq)->result;
+	blk_mq_free_request(rq);
+
+	/* This may be interrupt context: finish in the command's work */
+	cmd->step = PCI_EPF_NVME_STEP_DONE;
+	queue_work(cmd->nvme->wq, &cmd->work);
+
+	return RQ_END_IO_NONE;
+}
+
+/*
+ * Issue the command on the fabrics controller: an I/O command on its
+ * namespace's queue, an admin command on the admin queue. The command that
+ * goes out is the host's, without its data pointer, which the transport
+ * fills in, and without a metadata pointer: separate metadata is not
+ * supported.
+ */
+static u16 pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd)
+{
+	struct nvme_ctrl *fctrl = cmd->nvme->fctrl;
+	struct request_queue *q = cmd->ns ? cmd->ns->queue : fctrl->admin_q;
+	struct nvme_command c = cmd->sqe;
+	struct request *rq;
+	int ret;
+
+	c.common.flags = 0;
+	c.common.command_id = 0;
+	c.common.metadata = 0;
+	memset(&c.common.dptr, 0, sizeof(c.common.dptr));
+
+	rq = blk_mq_alloc_request(q, nvme_req_op(&c), 0);
+	if (IS_ERR(rq))
+		return NVME_SC_INTERNAL;
+	nvme_init_request(rq, &c);
+
+	if (cmd->len) {
+		ret = blk_rq_map_kern(q, rq, cmd->buf, cmd->len, GFP_KERNEL);
+		if (ret) {
+			blk_mq_free_request(rq);
+			return NVME_SC_INTERNAL;
+		}
+	}
+
+	rq->end_io = pci_epf_nvme_end_io;
+	rq->end_io_data = cmd;
+	blk_execute_rq_nowait(rq, false);
+
+	return NVME_SC_SUCCESS;
+}
+
+/* Parse the command, get its data and execute or forward it */
+static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
+	u16 status;
+
+	if (!READ_ONCE(nvme->host_ok)) {
+		pci_epf_nvme_free_cmd(cmd);
+		return;
+	}
+
+	if (cmd->sqid)
+		status = pci_epf_nvme_io_parse(cmd);
+	else
+		status = pci_epf_nvme_admin_parse(cmd);
+	if (status != NVME_SC_SUCCESS)
+		goto complete;
+
+	if (!cmd->len)
+		cmd->dir = PCI_EPF_NVME_NO_DATA;
+	if (cmd->dir != PCI_EPF_NVME_NO_DATA) {
+		status = pci_epf_nvme_map_prps(cmd);
+		if (status != NVME_SC_SUCCESS)
+			goto complete;
+
+		/* What the host reads of a local command must be defined */
+		if (!cmd->sqid)
+			gfp |= __GFP_ZERO;
+		cmd->buf = kmalloc(cmd->len, gfp);
+		if (!cmd->buf) {
+			status = NVME_SC_INTERNAL;
+			goto complete;
+		}
+
+		if (cmd->dir == PCI_EPF_NVME_FROM_HOST &&
+		    pci_epf_nvme_xfer(nvme, cmd->buf, cmd->segs, cmd->nr_segs,
+				      PCI_EPF_NVME_FROM_HOST)) {
+			status = NVME_SC_DATA_XFER_ERROR;
+			goto complete;
+		}
+	}
+
+	if (cmd->exec) {
+		status = cmd->exec(cmd);
+		if (status == PCI_EPF_NVME_DEFERRED)
+			return;
+		goto complete;
+	}
+
+	/*
+	 * Nothing may reach the backend once the controller is disabled: the
+	 * host retries what it had submitted, and an old write executed after
+	 * a newer one would corrupt its data.
+	 */
+	if (!READ_ONCE(nvme->host_ok)) {
+		pci_epf_nvme_free_cmd(cmd);
+		return;
+	}
+
+	status = pci_epf_nvme_forward(cmd);
+	if (status == NVME_SC_SUCCESS)
+		return;
+
+complete:
+	pci_epf_nvme_complete_cmd(cmd, status);
+}
+
+static void pci_epf_nvme_cmd_work(struct work_struct *work)
+{
+	struct pci_epf_nvme_cmd *cmd =
+		container_of(work, struct pci_epf_nvme_cmd, work);
+
+	switch (cmd->step) {
+	case PCI_EPF_NVME_STEP_EXEC:
+		pci_epf_nvme_exec(cmd);
+		break;
+	case PCI_EPF_NVME_STEP_DONE:
+		pci_epf_nvme_complete_cmd(cmd, cmd->status);
+		break;
+	}
+}
+
+/**
+ * pci_epf_nvme_discard_aers() - drop the outstanding Asynchronous Event
+ *				 Requests
+ * @nvme: the function, no longer accepting commands
+ *
+ * The host forgets its outstanding commands when it disables or shuts down
+ * the controller: the requests are freed without a completion.
+ */
+void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+	LIST_HEAD(aers);
+
+	spin_lock(&nvme->aer_lock);
+	list_splice_init(&nvme->aers, &aers);
+	nvme->nr_aers = 0;
+	spin_unlock(&nvme->aer_lock);
+
+	list_for_each_entry_safe(cmd, tmp, &aers, entry) {
+		list_del_init(&cmd->entry);
+		pci_epf_nvme_free_cmd(cmd);
+	}
+}
+
+/**
+ * pci_epf_nvme_flush_backend() - flush the volatile write cache of every
+ *				  namespace of the fabrics controller
+ * @nvme: the function
+ *
+ * Used on shutdown, so that what the host wrote is stable when it is told
+ * that the shutdown is complete.
+ *
+ * Return: 0 or the first error.
+ */
+int pci_epf_nvme_flush_backend(struct pci_epf_nvme *nvme)
+{
+	struct nvme_ctrl *fctrl = nvme->fctrl;
+	unsigned int nr = 0, i = 0;
+	struct nvme_command c = { };
+	struct nvme_ns *ns;
+	u32 *nsids;
+	int srcu_idx, ret = 0, err;
+
+	srcu_idx = srcu_read_lock(&fctrl->srcu);
+	list_for_each_entry_srcu(ns, &fctrl->namespaces, list,
+				 srcu_read_lock_held(&fctrl->srcu))
+		nr++;
+	srcu_read_unlock(&fctrl->srcu, srcu_idx);
+	if (!nr)
+		return 0;
+
+	nsids = kmalloc_array(nr, sizeof(*nsids), GFP_KERNEL);
+	if (!nsids)
+		return -ENOMEM;
+
+	srcu_idx = srcu_read_lock(&fctrl->srcu);
+	list_for_each_entry_srcu(ns, &fctrl->namespaces, list,
+				 srcu_read_lock_held(&fctrl->srcu)) {
+		if (i == nr)
+			break;
+		nsids[i++] = ns->head->ns_id;
+	}
+	srcu_read_unlock(&fctrl->srcu, srcu_idx);
+
+	c.common.opcode = nvme_cmd_flush;
+	for (nr = i, i = 0; i < nr; i++) {
+		ns = nvme_find_get_ns(fctrl, nsids[i]);
+		if (!ns)
+			continue;
+		c.common.nsid = cpu_to_le32(nsids[i]);
+		err = nvme_submit_sync_cmd(ns->queue, &c, NULL, 0);
+		nvme_put_ns(ns);
+		if (err && !ret)
+			ret = err;
+	}
+
+	kfree(nsids);
+	return ret;
+}

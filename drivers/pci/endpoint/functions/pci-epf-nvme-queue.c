@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI endpoint NVMe function: submission and completion queues.
+ *
+ * A submission queue's work fetches the entries the host added, in bursts,
+ * and starts a command for each. A completion queue's work posts the
+ * entries of the commands that completed, in bursts, then raises the
+ * queue's interrupt, honouring interrupt coalescing. The queue structures
+ * live as long as the function is bound: a command only refers to its
+ * queues by identifier, and the queues are released once their commands
+ * are gone.
+ *
+ * Copyright (C) 2026 The pci-epf-nvme developers
+ */
+
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+
+#include "pci-epf-nvme.h"
+
+static void pci_epf_nvme_sq_work(struct work_struct *work);
+static void pci_epf_nvme_cq_work(struct work_struct *work);
+
+/**
+ * pci_epf_nvme_queues_init() - initialise the queue structures
+ * @nvme: the function, with its queue arrays allocated
+ */
+void pci_epf_nvme_queues_init(struct pci_epf_nvme *nvme)
+{
+	unsigned int qid;
+
+	for (qid = 0; qid <= nvme->nr_io_queues; qid++) {
+		struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
+		struct pci_epf_nvme_cq *cq = &nvme->cq[qid];
+
+		sq->nvme = nvme;
+		sq->qid = qid;
+		atomic_set(&sq->inflight, 0);
+		INIT_WORK(&sq->work, pci_epf_nvme_sq_work);
+
+		cq->nvme = nvme;
+		cq->qid = qid;
+		spin_lock_init(&cq->lock);
+		INIT_LIST_HEAD(&cq->pending);
+		INIT_DELAYED_WORK(&cq->work, pci_epf_nvme_cq_work);
+	}
+}
+
+/**
+ * pci_epf_nvme_nr_vectors() - number of interrupt vectors the host enabled
+ * @nvme: the function
+ *
+ * Return: the MSI-X vectors if MSI-X is enabled, else the MSI vectors if
+ * MSI is enabled, else 1 for INTx.
+ */
+int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf *epf = nvme->epf;
+	int nr;
+
+	nr = pci_epc_get_msix(epf->epc, epf->func_no, epf->vfunc_no);
+	if (nr > 0)
+		return nr;
+	nr = pci_epc_get_msi(epf->epc, epf->func_no, epf->vfunc_no);
+	if (nr > 0)
+		return nr;
+	return 1;
+}
+
+static void pci_epf_nvme_raise_irq(struct pci_epf_nvme_cq *cq)
+{
+	struct pci_epf *epf = cq->nvme->epf;
+	unsigned int type;
+	u16 num;
+	int nr, ret;
+
+	/* The host may change its vectors at any time: look every time */
+	nr = pci_epc_get_msix(epf->epc, epf->func_no, epf->vfunc_no);
+	if (nr > 0) {
+		type = PCI_IRQ_MSIX;
+		num = cq->iv < nr ? cq->iv + 1 : 1;
+	} else {
+		nr = pci_epc_get_msi(epf->epc, epf->func_no, epf->vfunc_no);
+		if (nr > 0) {
+			type = PCI_IRQ_MSI;
+			num = cq->iv < nr ? cq->iv + 1 : 1;
+		} else {
+			type = PCI_IRQ_INTX;
+			num = 0;
+		}
+	}
+
+	ret = pci_epc_raise_irq(epf->epc, epf->func_no, epf->vfunc_no, type,
+				num);
+	if (ret)
+		dev_err_ratelimited(pci_epf_nvme_dev(cq->nvme),
+				    "CQ %u: raising interrupt %u failed: %d\n",
+				    cq->qid, num, ret);
+}
+
+/*
+ * Raise the queue's interrupt for @posted new entries, unless interrupt
+ * coalescing asks to wait for more: then raise it when the aggregation
+ * time has passed. The admin queue and vectors with coalescing disabled
+ * are never coalesced.
+ */
+static void pci_epf_nvme_cq_irq(struct pci_epf_nvme_cq *cq,
+				unsigned int posted)
+{
+	struct pci_epf_nvme *nvme = cq->nvme;
+	u32 coal = READ_ONCE(nvme->feat.irq_coal);
+	unsigned int thr = (coal & 0xff) + 1;
+	unsigned int time = (coal >> 8) & 0xff;
+
+	if (!cq->ien)
+		return;
+
+	cq->irq_pending += posted;
+	if (!cq->irq_pending)
+		return;
+
+	if (cq->qid && time && cq->irq_pending < thr &&
+	    !(cq->iv < PCI_EPF_NVME_MAX_VECTORS &&
+	      test_bit(cq->iv, nvme->feat.iv_cd))) {
+		if (posted == cq->irq_pending)
+			cq->irq_deadline = jiffies +
+					   usecs_to_jiffies(time * 100);
+		if (time_before(jiffies, cq->irq_deadline)) {
+			queue_delayed_work(nvme->wq, &cq->work,
+					   cq->irq_deadline - jiffies);
+			return;
+		}
+	}
+
+	cq->irq_pending = 0;
+	pci_epf_nvme_raise_irq(cq);
+}
+
+static void pci_epf_nvme_discard_list(struct list_head *list)
+{
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, list, entry) {
+		list_del_init(&cmd->entry);
+		pci_epf_nvme_free_cmd(cmd);
+	}
+}
+
+static void pci_epf_nvme_fill_cqe(struct pci_epf_nvme_cq *cq,
+				  struct nvme_completion *cqe,
+				  struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme_sq *sq = &cq->nvme->sq[cmd->sqid];
+
+	cqe->result = cmd->result;
+	cqe->sq_head = cpu_to_le16(READ_ONCE(sq->head));
+	cqe->sq_id = cpu_to_le16(cmd->sqid);
+	cqe->command_id = cmd->sqe.common.command_id;
+	cqe->status = cpu_to_le16(cmd->status << 1 | cq->phase);
+}
+
+/*
+ * Post the completion entries of the pending commands: as many as fit in
+ * the queue, a contiguous run of entries per transfer. What does not fit
+ * waits for the host to free entries.
+ */
+static void pci_epf_nvme_cq_work(struct work_struct *work)
+{
+	struct pci_epf_nvme_cq *cq =
+		container_of(to_delayed_work(work), struct pci_epf_nvme_cq,
+			     work);
+	struct pci_epf_nvme *nvme = cq->nvme;
+	unsigned int room, n, i, posted = 0;
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+	LIST_HEAD(list);
+	bool full = false;
+	u32 head;
+
+	spin_lock(&cq->lock);
+	list_splice_init(&cq->pending, &list);
+	spin_unlock(&cq->lock);
+
+	if (!READ_ONCE(nvme->host_ok) || !pci_epf_nvme_is_live(&cq->live)) {
+		pci_epf_nvme_discard_list(&list);
+		return;
+	}
+
+	while (!list_empty(&list)) {
+		head = pci_epf_nvme_reg_read(nvme, pci_epf_nvme_cq_db(cq->qid));
+		if (head < cq->depth)
+			cq->head = head;
+		else
+			dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+					    "CQ %u: invalid head doorbell %u\n",
+					    cq->qid, head);
+
+		room = (cq->head + cq->depth - cq->tail - 1) % cq->depth;
+		if (!room) {
+			full = true;
+			break;
+		}
+		room = min3(room, (unsigned int)(cq->depth - cq->tail),
+			    min_t(unsigned int, cq->depth,
+				  PCI_EPF_NVME_CQ_BURST));
+
+		n = 0;
+		list_for_each_entry(cmd, &list, entry) {
+			if (n == room)
+				break;
+			pci_epf_nvme_fill_cqe(cq, &cq->cqes[n++], cmd);
+		}
+
+		if (pci_epf_nvme_xfer_one(nvme, cq->pci_addr +
+					  cq->tail * sizeof(*cq->cqes),
+					  cq->cqes, n * sizeof(*cq->cqes),
+					  PCI_EPF_NVME_TO_HOST)) {
+			pci_epf_nvme_ctrl_fatal(nvme, "cannot post completions");
+			pci_epf_nvme_discard_list(&list);
+			return;
+		}
+
+		i = 0;
+		list_for_each_entry_safe(cmd, tmp, &list, entry) {
+			if (i++ == n)
+				break;
+			list_del_init(&cmd->entry);
+			pci_epf_nvme_free_cmd(cmd);
+		}
+
+		cq->tail += n;
+		if (cq->tail == cq->depth) {
+			cq->tail = 0;
+			cq->phase ^= 1;
+		}
+		posted += n;
+	}
+
+	if (full) {
+		/* Keep the order: what waits goes before what came since */
+		spin_lock(&cq->lock);
+		list_splice(&list, &cq->pending);
+		spin_unlock(&cq->lock);
+	}
+
+	pci_epf_nvme_cq_irq(cq, posted);
+
+	if (posted)
+		pci_epf_nvme_poll_kick(nvme);
+	if (full)
+		queue_delayed_work(nvme->wq, &cq->work, 1);
+}
+
+/**
+ * pci_epf_nvme_cq_post() - queue the completion entry of a command
+ * @cmd: the completed command
+ */
+void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+	struct pci_epf_nvme_cq *cq = &nvme->cq[cmd->cqid];
+
+	spin_lock(&cq->lock);
+	list_add_tail(&cmd->entry, &cq->pending);
+	spin_unlock(&cq->lock);
+
+	mod_delayed_work(nvme->wq, &cq->work, 0);
+}
+
+/*
+ * Fetch the entries the host added to a submission queue and start their
+ * commands, in bursts, while the host keeps adding entries. The commands in
+ * flight on a queue are bounded by its depth.
+ */
+static void pci_epf_nvme_sq_work(struct work_struct *work)
+{
+	struct pci_epf_nvme_sq *sq =
+		container_of(work, struct pci_epf_nvme_sq, work);
+	struct pci_epf_nvme *nvme = sq->nvme;
+	struct workqueue_struct *wq = sq->qid ? nvme->wq : nvme->admin_wq;
+	struct pci_epf_nvme_cmd *cmd;
+	unsigned int n, i;
+	int room;
+	u32 tail;
+
+	if (!pci_epf_nvme_is_live(&sq->live) || !READ_ONCE(nvme->accept))
+		return;
+
+	for (;;) {
+		tail = pci_epf_nvme_reg_read(nvme, pci_epf_nvme_sq_db(sq->qid));
+		if (tail >= sq->depth) {
+			dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+					    "SQ %u: invalid tail doorbell %u\n",
+					    sq->qid, tail);
+			return;
+		}
+		if (tail == sq->head)
+			return;
+
+		room = sq->depth - atomic_read(&sq->inflight);
+		if (room <= 0)
+			return;
+
+		n = tail > sq->head ? tail - sq->head : sq->depth - sq->head;
+		n = min3(n, (unsigned int)room, PCI_EPF_NVME_SQ_BURST);
+
+		if (pci_epf_nvme_xfer_one(nvme, sq->pci_addr +
+					  sq->head * sizeof(*sq->sqes),
+					  sq->sqes, n * sizeof(*sq->sqes),
+					  PCI_EPF_NVME_FROM_HOST)) {
+			pci_epf_nvme_ctrl_fatal(nvme, "cannot fetch commands");
+			return;
+		}
+
+		for (i = 0; i < n; i++) {
+			cmd = pci_epf_nvme_alloc_cmd(nvme, sq, &sq->sqes[i]);
+			if (!cmd)
+				break;
+			queue_work(wq, &cmd->work);
+		}
+
+		WRITE_ONCE(sq->head, (sq->head + i) % sq->depth);
+		if (i < n) {
+			/* Out of memory: the poller tries again later */
+			return;
+		}
+
+		if (!READ_ONCE(nvme->accept))
+			return;
+		cond_resched();
+	}
+}
+
+/* Set up a queue pair's halves; the caller checked the host's values */
+static int pci_epf_nvme_setup_cq(struct pci_epf_nvme *nvme, u16 qid,
+				 u64 pci_addr, u16 depth, u16 iv, bool ien)
+{
+	struct pci_epf_nvme_cq *cq = &nvme->cq[qid];
+
+	lockdep_assert_held(&nvme->qlock);
+
+	cq->cqes = kmalloc_array(min_t(unsigned int, depth,
+				       PCI_EPF_NVME_CQ_BURST),
+				 sizeof(*cq->cqes), GFP_KERNEL);
+	if (!cq->cqes)
+		return -ENOMEM;
+
+	cq->pci_addr = pci_addr;
+	cq->depth = depth;
+	cq->iv = iv;
+	cq->ien = ien;
+	cq->head = 0;
+	cq->tail = 0;
+	cq->phase = 1;
+	cq->nr_sqs = 0;
+	cq->irq_pending = 0;
+	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
+
+	pci_epf_nvme_set_live(&cq->live, true);
+	return 0;
+}
+
+static int pci_epf_nvme_setup_sq(struct pci_epf_nvme *nvme, u16 qid,
+				 u64 pci_addr, u16 depth, u16 cqid)
+{
+	struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
+
+	lockdep_assert_held(&nvme->qlock);
+
+	sq->sqes = kmalloc_array(min_t(unsigned int, depth,
+				       PCI_EPF_NVME_SQ_BURST),
+				 sizeof(*sq->sqes), GFP_KERNEL);
+	if (!sq->sqes)
+		return -ENOMEM;
+
+	sq->pci_addr = pci_addr;
+	sq->depth = depth;
+	sq->cqid = cqid;
+	sq->head = 0;
+	nvme->cq[cqid].nr_sqs++;
+	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_sq_db(qid), 0);
+
+	pci_epf_nvme_set_live(&sq->live, true);
+	return 0;
+}
+
+static void pci_epf_nvme_free_sq(struct pci_epf_nvme *nvme, u16 qid)
+{
+	struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
+
+	lockdep_assert_held(&nvme->qlock);
+
+	nvme->cq[sq->cqid].nr_sqs--;
+	kfree(sq->sqes);
+	sq->sqes = NULL;
+	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_sq_db(qid), 0);
+}
+
+static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
+{
+	struct pci_epf_nvme_cq *cq = &nvme->cq[qid];
+	LIST_HEAD(list);
+
+	lockdep_assert_held(&nvme->qlock);
+
+	pci_epf_nvme_set_live(&cq->live, false);
+	cancel_delayed_work_sync(&cq->work);
+
+	/* Nothing is left once the queue's submission queues are gone */
+	spin_lock(&cq->lock);
+	list_splice_init(&cq->pending, &list);
+	spin_unlock(&cq->lock);
+	pci_epf_nvme_discard_list(&list);
+
+	kfree(cq->cqes);
+	cq->cqes = NULL;
+	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
+}
+
+/*
+ * The host's checks common to both queue types: queue identifier, size
+ * against CAP.MQES, physically contiguous queue (CAP.CQR is set) at a page
+ * aligned address.
+ */
+static u16 pci_epf_nvme_check_queue(struct pci_epf_nvme *nvme, u16 qid,
+				    unsigned int nr_alloc, bool live,
+				    u32 qsize, u16 flags, u64 pci_addr)
+{
+	if (!qid || qid > nr_alloc || live)
+		return NVME_SC_QID_INVALID | NVME_STATUS_DNR;
+	if (!qsize || qsize > nvme->mqes)
+		return NVME_SC_QUEUE_SIZE | NVME_STATUS_DNR;
+	if (!(flags & NVME_QUEUE_PHYS_CONTIG))
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	if (pci_addr & (PCI_EPF_NVME_PAGE_SIZE - 1))
+		return NVME_SC_PRP_INVALID_OFFSET | NVME_STATUS_DNR;
+	return NVME_SC_SUCCESS;
+}
+
+static bool pci_epf_nvme_entry_size_ok(struct pci_epf_nvme *nvme,
+				       unsigned int shift, unsigned int size)
+{
+	u32 cc = pci_epf_nvme_reg_read(nvme, NVME_REG_CC);
+
+	return ((cc >> shift) & 0xf) == size;
+}
+
+/**
+ * pci_epf_nvme_create_cq() - Create I/O Completion Queue
+ * @nvme: the function
+ * @qid: queue identifier
+ * @pci_addr: queue base address (PRP1)
+ * @qsize: 0's based queue size, as the command gives it
+ * @flags: queue flags (PC, IEN)
+ * @iv: interrupt vector
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_create_cq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
+			   u16 qsize, u16 flags, u16 iv)
+{
+	bool ien = flags & NVME_CQ_IRQ_ENABLED;
+	u16 status;
+
+	mutex_lock(&nvme->qlock);
+	status = pci_epf_nvme_check_queue(nvme, qid, nvme->nr_cq_alloc,
+					  qid <= nvme->nr_io_queues &&
+					  nvme->cq[qid].live,
+					  qsize, flags, pci_addr);
+	if (status != NVME_SC_SUCCESS)
+		goto unlock;
+
+	if (!pci_epf_nvme_entry_size_ok(nvme, NVME_CC_IOCQES_SHIFT,
+					PCI_EPF_NVME_CQES)) {
+		status = NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+		goto unlock;
+	}
+
+	if (ien && iv >= pci_epf_nvme_nr_vectors(nvme)) {
+		status = NVME_SC_INVALID_VECTOR | NVME_STATUS_DNR;
+		goto unlock;
+	}
+
+	if (pci_epf_nvme_setup_cq(nvme, qid, pci_addr, qsize + 1, iv, ien)) {
+		status = NVME_SC_INTERNAL;
+		goto unlock;
+	}
+	nvme->nr_io_live++;
+unlock:
+	mutex_unlock(&nvme->qlock);
+	return status;
+}
+
+/**
+ * pci_epf_nvme_create_sq() - Create I/O Submission Queue
+ * @nvme: the function
+ * @qid: queue identifier
+ * @pci_addr: queue base address (PRP1)
+ * @qsize: 0's based queue size, as the command gives it
+ * @flags: queue flags (PC, QPRIO)
+ * @cqid: completion queue identifier
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_create_sq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
+			   u16 qsize, u16 flags, u16 cqid)
+{
+	u16 status;
+
+	mutex_lock(&nvme->qlock);
+	status = pci_epf_nvme_check_queue(nvme, qid, nvme->nr_sq_alloc,
+					  qid <= nvme->nr_io_queues &&
+					  nvme->sq[qid].live,
+					  qsize, flags, pci_addr);
+	if (status != NVME_SC_SUCCESS)
+		goto unlock;
+
+	if (!cqid || cqid > nvme->nr_io_queues || !nvme->cq[cqid].live) {
+		status = NVME_SC_CQ_INVALID | NVME_STATUS_DNR;
+		goto unlock;
+	}
+
+	if (!pci_epf_nvme_entry_size_ok(nvme, NVME_CC_IOSQES_SHIFT,
+					PCI_EPF_NVME_SQES)) {
+		status = NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+		goto unlock;
+	}
+
+	if (pci_epf_nvme_setup_sq(nvme, qid, pci_addr, qsize + 1, cqid)) {
+		status = NVME_SC_INTERNAL;
+		goto unlock;
+	}
+	nvme->nr_io_live++;
+unlock:
+	mutex_unlock(&nvme->qlock);
+	return status;
+}
+
+/**
+ * pci_epf_nvme_delete_sq() - Delete I/O Submission Queue
+ * @nvme: the function
+ * @qid: queue identifier
+ *
+ * Stop fetching from the queue, then wait for its commands to complete:
+ * their completion entries are posted before the one of this command.
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme *nvme, u16 qid)
+{
+	struct pci_epf_nvme_sq *sq;
+
+	if (!qid || qid > nvme->nr_io_queues)
+		return NVME_SC_QID_INVALID | NVME_STATUS_DNR;
+	sq = &nvme->sq[qid];
+
+	mutex_lock(&nvme->qlock);
+	if (!sq->live) {
+		mutex_unlock(&nvme->qlock);
+		return NVME_SC_QID_INVALID | NVME_STATUS_DNR;
+	}
+	pci_epf_nvme_set_live(&sq->live, false);
+	mutex_unlock(&nvme->qlock);
+
+	cancel_work_sync(&sq->work);
+	wait_event(nvme->drain_wq, !atomic_read(&sq->inflight));
+
+	mutex_lock(&nvme->qlock);
+	pci_epf_nvme_free_sq(nvme, qid);
+	nvme->nr_io_live--;
+	mutex_unlock(&nvme->qlock);
+
+	return NVME_SC_SUCCESS;
+}
+
+/**
+ * pci_epf_nvme_delete_cq() - Delete I/O Completion Queue
+ * @nvme: the function
+ * @qid: queue identifier
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_delete_cq(struct pci_epf_nvme *nvme, u16 qid)
+{
+	u16 status = NVME_SC_SUCCESS;
+
+	if (!qid || qid > nvme->nr_io_queues)
+		return NVME_SC_QID_INVALID | NVME_STATUS_DNR;
+
+	mutex_lock(&nvme->qlock);
+	if (!nvme->cq[qid].live)
+		status = NVME_SC_QID_INVALID | NVME_STATUS_DNR;
+	else if (nvme->cq[qid].nr_sqs)
+		status = NVME_SC_INVALID_QUEUE | NVME_STATUS_DNR;
+	if (status == NVME_SC_SUCCESS) {
+		pci_epf_nvme_free_cq(nvme, qid);
+		nvme->nr_io_live--;
+	}
+	mutex_unlock(&nvme->qlock);
+
+	return status;
+}
+
+/**
+ * pci_epf_nvme_create_admin_queues() - create the admin queue pair
+ * @nvme: the function
+ * @asq: admin submission queue base address
+ * @acq: admin completion queue base address
+ * @sq_depth: admin submission queue depth
+ * @cq_depth: admin completion queue depth
+ *
+ * Return: 0 or a negative error code.
+ */
+int pci_epf_nvme_create_admin_queues(struct pci_epf_nvme *nvme, u64 asq,
+				     u64 acq, u16 sq_depth, u16 cq_depth)
+{
+	int ret;
+
+	mutex_lock(&nvme->qlock);
+	ret = pci_epf_nvme_setup_cq(nvme, 0, acq, cq_depth, 0, true);
+	if (!ret) {
+		ret = pci_epf_nvme_setup_sq(nvme, 0, asq, sq_depth, 0);
+		if (ret)
+			pci_epf_nvme_free_cq(nvme, 0);
+	}
+	mutex_unlock(&nvme->qlock);
+
+	return ret;
+}
+
+/**
+ * pci_epf_nvme_release_queues() - delete every queue
+ * @nvme: the function, with no command left
+ */
+void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme)
+{
+	int qid;
+
+	mutex_lock(&nvme->qlock);
+	for (qid = nvme->nr_io_queues; qid >= 0; qid--) {
+		struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
+
+		if (!sq->live)
+			continue;
+		pci_epf_nvme_set_live(&sq->live, false);
+		cancel_work_sync(&sq->work);
+		pci_epf_nvme_free_sq(nvme, qid);
+	}
+	for (qid = nvme->nr_io_queues; qid >= 0; qid--) {
+		if (nvme->cq[qid].live)
+			pci_epf_nvme_free_cq(nvme, qid);
+	}
+	nvme->nr_io_live = 0;
+	mutex_unlock(&nvme->qlock);
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI endpoint NVMe function: host memory transfers and PRP lists.
+ *
+ * Host memory is moved with the endpoint controller's DMA channels when it
+ * has some. A transfer spreads its segments over the channels of its
+ * direction and waits once for all of them, so that the segments of one
+ * command and the transfers of different commands overlap. Without DMA
+ * channels, host memory is copied through outbound windows, mapped for the
+ * duration of each copy only.
+ *
+ * Copyright (C) 2026 The pci-epf-nvme developers
+ */
+
+#include <linux/completion.h>
+#include <linux/dma-mapping.h>
+#include <linux/dmaengine.h>
+#include <linux/io.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "pci-epf-nvme.h"
+
+/* A DMA transfer that takes longer than this is declared lost */
+#define PCI_EPF_NVME_DMA_TIMEOUT	(10 * HZ)
+
+/* Largest piece of host memory mapped at once through an outbound window */
+#define PCI_EPF_NVME_MAP_CHUNK		SZ_128K
+
+struct pci_epf_nvme_dma_filter {
+	struct device *dev;
+	u32 dirs;
+};
+
+static bool pci_epf_nvme_dma_filter(struct dma_chan *chan, void *param)
+{
+	struct pci_epf_nvme_dma_filter *filter = param;
+	struct dma_slave_caps caps = { };
+
+	if (chan->device->dev != filter->dev)
+		return false;
+	if (dma_get_slave_caps(chan, &caps))
+		return false;
+	return caps.directions & filter->dirs;
+}
+
+static unsigned int pci_epf_nvme_dma_request(struct pci_epf_nvme *nvme,
+					     struct pci_epf_nvme_dma *dma,
+					     enum dma_transfer_direction dir)
+{
+	struct pci_epf_nvme_dma_filter filter = {
+		.dev = nvme->epf->epc->dev.parent,
+		.dirs = BIT(dir),
+	};
+	dma_cap_mask_t mask;
+	unsigned int i;
+
+	dma_cap_zero(mask);
+	dma_cap_set(DMA_SLAVE, mask);
+	for (i = 0; i < PCI_EPF_NVME_MAX_DMA_CHANS; i++) {
+		dma[i].chan = dma_request_channel(mask, pci_epf_nvme_dma_filter,
+						  &filter);
+		if (!dma[i].chan)
+			break;
+	}
+
+	return i;
+}
+
+/**
+ * pci_epf_nvme_dma_init() - take the endpoint controller's DMA channels
+ * @nvme: the function
+ *
+ * Take up to %PCI_EPF_NVME_MAX_DMA_CHANS channels of each direction. A
+ * direction without a channel goes through outbound windows.
+ */
+void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme)
+{
+	struct device *dev = pci_epf_nvme_dev(nvme);
+
+	nvme->nr_dma_rx = pci_epf_nvme_dma_request(nvme, nvme->dma_rx,
+						   DMA_DEV_TO_MEM);
+	nvme->nr_dma_tx = pci_epf_nvme_dma_request(nvme, nvme->dma_tx,
+						   DMA_MEM_TO_DEV);
+
+	if (!nvme->nr_dma_rx || !nvme->nr_dma_tx)
+		dev_info(dev, "%s host memory through outbound windows\n",
+			 nvme->nr_dma_rx ? "writing" :
+			 nvme->nr_dma_tx ? "reading" : "reading and writing");
+	else
+		dev_dbg(dev, "using %u+%u DMA channels\n",
+			nvme->nr_dma_rx, nvme->nr_dma_tx);
+}
+
+static void pci_epf_nvme_dma_release(struct pci_epf_nvme_dma *dma,
+				     unsigned int *nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < *nr; i++) {
+		dma_release_channel(dma[i].chan);
+		dma[i].chan = NULL;
+	}
+	*nr = 0;
+}
+
+/**
+ * pci_epf_nvme_dma_exit() - give the DMA channels back
+ * @nvme: the function, with no transfer in progress
+ */
+void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme)
+{
+	pci_epf_nvme_dma_release(nvme->dma_tx, &nvme->nr_dma_tx);
+	pci_epf_nvme_dma_release(nvme->dma_rx, &nvme->nr_dma_rx);
+}
+
+/* The DMA transfers of one call, completed together */
+struct pci_epf_nvme_dma_ctx {
+	struct completion done;
+	atomic_t pending;
+	bool error;
+};
+
+static void pci_epf_nvme_dma_done(void *param,
+				  const struct dmaengine_result *res)
+{
+	struct pci_epf_nvme_dma_ctx *ctx = param;
+
+	if (res && res->result != DMA_TRANS_NOERROR)
+		WRITE_ONCE(ctx->error, true);
+	if (atomic_dec_and_test(&ctx->pending))
+		complete(&ctx->done);
+}
+
+static int pci_epf_nvme_dma_submit(struct pci_epf_nvme_dma *dma,
+				   enum dma_transfer_direction dir,
+				   u64 pci_addr, dma_addr_t local, u32 len,
+				   struct pci_epf_nvme_dma_ctx *ctx)
+{
+	struct dma_slave_config sconf = { .direction = dir };
+	struct dma_async_tx_descriptor *tx;
+	dma_cookie_t cookie;
+	int ret;
+
+	if (dir == DMA_DEV_TO_MEM)
+		sconf.src_addr = pci_addr;
+	else
+		sconf.dst_addr = pci_addr;
+
+	/* The slave configuration is per channel: keep it with the prep */
+	mutex_lock(&dma->lock);
+	ret = dmaengine_slave_config(dma->chan, &sconf);
+	if (ret)
+		goto unlock;
+
+	tx = dmaengine_prep_slave_single(dma->chan, local, len, dir,
+					 DMA_PREP_INTERRUPT | DMA_CTRL_ACK);
+	if (!tx) {
+		ret = -EIO;
+		goto unlock;
+	}
+	tx->callback_result = pci_epf_nvme_dma_done;
+	tx->callback_param = ctx;
+
+	atomic_inc(&ctx->pending);
+	cookie = dmaengine_submit(tx);
+	ret = dma_submit_error(cookie);
+	if (ret)
+		atomic_dec(&ctx->pending);
+unlock:
+	mutex_unlock(&dma->lock);
+	return ret;
+}
+
+static int pci_epf_nvme_dma_xfer(struct pci_epf_nvme *nvme, void *buf,
+				 size_t len,
+				 const struct pci_epf_nvme_seg *segs,
+				 unsigned int nr_segs,
+				 enum pci_epf_nvme_dir dir)
+{
+	bool from_host = dir == PCI_EPF_NVME_FROM_HOST;
+	struct device *dma_dev = nvme->epf->epc->dev.parent;
+	enum dma_data_direction map_dir =
+		from_host ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	enum dma_transfer_direction xdir =
+		from_host ? DMA_DEV_TO_MEM : DMA_MEM_TO_DEV;
+	struct pci_epf_nvme_dma *chans = from_host ? nvme->dma_rx : nvme->dma_tx;
+	unsigned int nr_chans = from_host ? nvme->nr_dma_rx : nvme->nr_dma_tx;
+	struct pci_epf_nvme_dma_ctx ctx;
+	unsigned long used = 0;
+	unsigned int i, first, idx;
+	dma_addr_t local;
+	size_t off = 0;
+	int ret = 0;
+
+	local = dma_map_single(dma_dev, buf, len, map_dir);
+	if (dma_mapping_error(dma_dev, local))
+		return -ENOMEM;
+
+	init_completion(&ctx.done);
+	atomic_set(&ctx.pending, 1);
+	ctx.error = false;
+
+	first = atomic_inc_return(&nvme->dma_next);
+	for (i = 0; i < nr_segs; i++) {
+		idx = (first + i) % nr_chans;
+		ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
+					      segs[i].pci_addr, local + off,
+					      segs[i].len, &ctx);
+		if (ret)
+			break;
+		used |= BIT(idx);
+		off += segs[i].len;
+	}
+
+	for_each_set_bit(idx, &used, nr_chans)
+		dma_async_issue_pending(chans[idx].chan);
+
+	if (!atomic_dec_and_test(&ctx.pending) &&
+	    !wait_for_completion_timeout(&ctx.done,
+					 PCI_EPF_NVME_DMA_TIMEOUT)) {
+		/* No callback may run once the context is gone */
+		for_each_set_bit(idx, &used, nr_chans)
+			dmaengine_terminate_sync(chans[idx].chan);
+		ret = -ETIMEDOUT;
+	}
+
+	dma_unmap_single(dma_dev, local, len, map_dir);
+
+	if (!ret && READ_ONCE(ctx.error))
+		ret = -EIO;
+	return ret;
+}
+
+static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme, void *buf,
+				 const struct pci_epf_nvme_seg *segs,
+				 unsigned int nr_segs,
+				 enum pci_epf_nvme_dir dir)
+{
+	struct pci_epf *epf = nvme->epf;
+	struct pci_epc_map map;
+	unsigned int i;
+	size_t chunk;
+	u64 addr;
+	u32 left;
+	int ret = 0;
+
+	/*
+	 * The windows are few: copy one piece at a time, and map each piece
+	 * only for its copy, as the window may be a snapshot of host memory.
+	 */
+	mutex_lock(&nvme->map_lock);
+	for (i = 0; i < nr_segs; i++) {
+		addr = segs[i].pci_addr;
+		left = segs[i].len;
+		while (left) {
+			ret = pci_epc_mem_map(epf->epc, epf->func_no,
+					      epf->vfunc_no, addr,
+					      min_t(size_t, left,
+						    PCI_EPF_NVME_MAP_CHUNK),
+					      &map);
+			if (ret)
+				goto unlock;
+
+			chunk = map.pci_size;
+			if (!chunk) {
+				pci_epc_mem_unmap(epf->epc, epf->func_no,
+						  epf->vfunc_no, &map);
+				ret = -EIO;
+				goto unlock;
+			}
+			if (dir == PCI_EPF_NVME_FROM_HOST)
+				memcpy_fromio(buf, map.virt_addr, chunk);
+			else
+				memcpy_toio(map.virt_addr, buf, chunk);
+			pci_epc_mem_unmap(epf->epc, epf->func_no,
+					  epf->vfunc_no, &map);
+
+			buf += chunk;
+			addr += chunk;
+			left -= chunk;
+		}
+	}
+unlock:
+	mutex_unlock(&nvme->map_lock);
+	return ret;
+}
+
+/**
+ * pci_epf_nvme_xfer() - move data between host memory and a local buffer
+ * @nvme: the function
+ * @buf: the local buffer, as long as all the segments together
+ * @segs: the host memory segments, in the order of @buf
+ * @nr_segs: number of segments
+ * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
+ *
+ * Sleeps until the transfer is done. A transfer that never completes sets
+ * the controller fatal status.
+ *
+ * Return: 0 or a negative error code.
+ */
+int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
+		      const struct pci_epf_nvme_seg *segs,
+		      unsigned int nr_segs, enum pci_epf_nvme_dir dir)
+{
+	unsigned int nr_chans = dir == PCI_EPF_NVME_FROM_HOST ?
+				nvme->nr_dma_rx : nvme->nr_dma_tx;
+	size_t len = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr_segs; i++)
+		len += segs[i].len;
+	if (!len)
+		return 0;
+
+	if (nr_chans)
+		ret = pci_epf_nvme_dma_xfer(nvme, buf, len, segs, nr_segs, dir);
+	else
+		ret = pci_epf_nvme_map_xfer(nvme, buf, segs, nr_segs, dir);
+
+	if (ret) {
+		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+				    "%s of %zu bytes at %#llx failed: %d\n",
+				    dir == PCI_EPF_NVME_FROM_HOST ?
+				    "read" : "write", len, segs[0].pci_addr,
+				    ret);
+		if (ret == -ETIMEDOUT)
+			pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
+	}
+
+	return ret;
+}
+
+/**
+ * pci_epf_nvme_xfer_one() - move one contiguous range of host memory
+ * @nvme: the function
+ * @pci_addr: PCI address of the range
+ * @buf: the local buffer
+ * @len: length of the range
+ * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
+ *
+ * Return: 0 or a negative error code.
+ */
+int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
+			  size_t len, enum pci_epf_nvme_dir dir)
+{
+	struct pci_epf_nvme_seg seg = { .pci_addr = pci_addr, .len = len };
+
+	return pci_epf_nvme_xfer(nvme, buf, &seg, 1, dir);
+}
+
+/* Append a page to the segments, merging it with the last one if adjacent */
+static void pci_epf_nvme_add_seg(struct pci_epf_nvme_cmd *cmd, u64 addr,
+				 u32 len)
+{
+	struct pci_epf_nvme_seg *last;
+
+	if (cmd->nr_segs) {
+		last = &cmd->segs[cmd->nr_segs - 1];
+		if (last->pci_addr + last->len == addr) {
+			last->len += len;
+			return;
+		}
+	}
+
+	cmd->segs[cmd->nr_segs].pci_addr = addr;
+	cmd->segs[cmd->nr_segs].len = len;
+	cmd->nr_segs++;
+}
+
+/*
+ * Walk a PRP list of @nr_entries data pointers, covering @len bytes, that
+ * starts at @list_addr. The last entry of a list page that is not the last
+ * page points to the next list page.
+ */
+static u16 pci_epf_nvme_walk_prp_list(struct pci_epf_nvme_cmd *cmd,
+				      u64 list_addr, unsigned int nr_entries,
+				      size_t len)
+{
+	const unsigned int page_entries = PCI_EPF_NVME_PAGE_SIZE / sizeof(u64);
+	unsigned int in_page, nr_data, i;
+	bool chained;
+	__le64 *list;
+	u16 status = NVME_SC_SUCCESS;
+	u64 addr;
+	u32 seg_len;
+
+	list = kmalloc(PCI_EPF_NVME_PAGE_SIZE, GFP_KERNEL);
+	if (!list)
+		return NVME_SC_INTERNAL;
+
+	while (nr_entries) {
+		/* A list pointer is quad word aligned and may have an offset */
+		if (list_addr & (sizeof(u64) - 1)) {
+			status = NVME_SC_PRP_INVALID_OFFSET | NVME_STATUS_DNR;
+			break;
+		}
+		in_page = page_entries -
+			  (list_addr & (PCI_EPF_NVME_PAGE_SIZE - 1)) /
+			  sizeof(u64);
+		chained = nr_entries > in_page;
+		if (!chained)
+			in_page = nr_entries;
+
+		if (pci_epf_nvme_xfer_one(cmd->nvme, list_addr, list,
+					  in_page * sizeof(u64),
+					  PCI_EPF_NVME_FROM_HOST)) {
+			status = NVME_SC_DATA_XFER_ERROR;
+			break;
+		}
+
+		nr_data = chained ? in_page - 1 : in_page;
+		for (i = 0; i < nr_data; i++) {
+			addr = le64_to_cpu(list[i]);
+			if (addr & (PCI_EPF_NVME_PAGE_SIZE - 1)) {
+				status = NVME_SC_PRP_INVALID_OFFSET |
+					 NVME_STATUS_DNR;
+				goto out;
+			}
+			seg_len = min_t(size_t, len, PCI_EPF_NVME_PAGE_SIZE);
+			pci_epf_nvme_add_seg(cmd, addr, seg_len);
+			len -= seg_len;
+		}
+		nr_entries -= nr_data;
+
+		if (chained) {
+			/*
+			 * The next list page is page aligned: this bounds the
+			 * walk, however the host chains its pages.
+			 */
+			list_addr = le64_to_cpu(list[in_page - 1]);
+			if (list_addr & (PCI_EPF_NVME_PAGE_SIZE - 1)) {
+				status = NVME_SC_PRP_INVALID_OFFSET |
+					 NVME_STATUS_DNR;
+				break;
+			}
+		}
+	}
+out:
+	kfree(list);
+	return status;
+}
+
+/**
+ * pci_epf_nvme_map_prps() - find the host memory of a command's data
+ * @cmd: the command, with its data length set
+ *
+ * Translate PRP1, PRP2 and the PRP lists of @cmd into host memory segments.
+ * The data length was checked against MDTS, which bounds the number of PRP
+ * entries, hence of list pages read.
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd)
+{
+	u64 prp1 = le64_to_cpu(cmd->sqe.common.dptr.prp1);
+	u64 prp2 = le64_to_cpu(cmd->sqe.common.dptr.prp2);
+	size_t len = cmd->len, first;
+	unsigned int nr_entries;
+
+	/* The first entry may have an offset, dword aligned */
+	if (prp1 & 3)
+		return NVME_SC_PRP_INVALID_OFFSET | NVME_STATUS_DNR;
+
+	first = min_t(size_t, len, PCI_EPF_NVME_PAGE_SIZE -
+		      (prp1 & (PCI_EPF_NVME_PAGE_SIZE - 1)));
+	len -= first;
+	nr_entries = DIV_ROUND_UP(len, PCI_EPF_NVME_PAGE_SIZE);
+
+	cmd->segs = kmalloc_array(nr_entries + 1, sizeof(*cmd->segs),
+				  GFP_KERNEL);
+	if (!cmd->segs)
+		return NVME_SC_INTERNAL;
+
+	cmd->segs[0].pci_addr = prp1;
+	cmd->segs[0].len = first;
+	cmd->nr_segs = 1;
+
+	if (!nr_entries)
+		return NVME_SC_SUCCESS;
+
+	/* PRP2 is either the second and last data page or a PRP list */
+	if (nr_entries == 1) {
+		if (prp2 & (PCI_EPF_NVME_PAGE_SIZE - 1))
+			return NVME_SC_PRP_INVALID_OFFSET | NVME_STATUS_DNR;
+		pci_epf_nvme_add_seg(cmd, prp2, len);
+		return NVME_SC_SUCCESS;
+	}
+
+	return pci_epf_nvme_walk_prp_list(cmd, prp2, nr_entries, len);
+}

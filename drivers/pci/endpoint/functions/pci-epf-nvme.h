@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * PCI endpoint NVMe function: an NVMe PCIe controller whose commands are
+ * executed by an NVMe over Fabrics host controller.
+ *
+ * Copyright (C) 2026 The pci-epf-nvme developers
+ */
+
+#ifndef _PCI_EPF_NVME_H
+#define _PCI_EPF_NVME_H
+
+#include <linux/atomic.h>
+#include <linux/blk_types.h>
+#include <linux/configfs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/nvme.h>
+#include <linux/pci-epc.h>
+#include <linux/pci-epf.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+struct dma_chan;
+struct nvme_ctrl;
+struct nvme_ns;
+struct task_struct;
+
+/* Limits and defaults of the configfs attributes */
+#define PCI_EPF_NVME_MAX_IO_QUEUES	64
+#define PCI_EPF_NVME_DEF_IO_QUEUES	4
+#define PCI_EPF_NVME_MIN_QUEUE_DEPTH	2
+#define PCI_EPF_NVME_MAX_QUEUE_DEPTH	4096
+#define PCI_EPF_NVME_DEF_QUEUE_DEPTH	128
+#define PCI_EPF_NVME_MIN_MDTS_KB	4
+#define PCI_EPF_NVME_MAX_MDTS_KB	2048
+#define PCI_EPF_NVME_DEF_MDTS_KB	512
+
+/* The controller's memory page size: CAP.MPSMIN = CAP.MPSMAX = 0 (4 KiB) */
+#define PCI_EPF_NVME_PAGE_SHIFT		12
+#define PCI_EPF_NVME_PAGE_SIZE		BIT(PCI_EPF_NVME_PAGE_SHIFT)
+
+/* Largest admin queue the specification allows (AQA.ASQS/ACQS) */
+#define PCI_EPF_NVME_MAX_ADMIN_DEPTH	4096
+
+/* Asynchronous Event Requests held at most (Identify AERL + 1) */
+#define PCI_EPF_NVME_NR_AERS		4
+
+/* Submission entries fetched and completion entries posted per transfer */
+#define PCI_EPF_NVME_SQ_BURST		32
+#define PCI_EPF_NVME_CQ_BURST		64
+
+/* SQE and CQE sizes as the host must set them (CC.IOSQES, CC.IOCQES) */
+#define PCI_EPF_NVME_SQES		6
+#define PCI_EPF_NVME_CQES		4
+
+/* Status of a command that completes later, from its own context */
+#define PCI_EPF_NVME_DEFERRED		0xffff
+
+/**
+ * struct pci_epf_nvme_cfg - user configuration, set through configfs
+ * @connect_opts: fabrics connect options ("transport=loop,nqn=...")
+ * @nr_io_queues: I/O queue pairs offered to the host
+ * @queue_depth: largest queue the host can create (CAP.MQES + 1)
+ * @mdts_kb: largest data transfer of a command, in KiB
+ * @irq_coal_thr: default Interrupt Coalescing aggregation threshold (0's based)
+ * @irq_coal_time: default Interrupt Coalescing aggregation time (100 us units)
+ */
+struct pci_epf_nvme_cfg {
+	char *connect_opts;
+	unsigned int nr_io_queues;
+	unsigned int queue_depth;
+	unsigned int mdts_kb;
+	unsigned int irq_coal_thr;
+	unsigned int irq_coal_time;
+};
+
+/**
+ * enum pci_epf_nvme_dir - data direction of a command, seen from the host
+ * @PCI_EPF_NVME_NO_DATA: the command moves no data
+ * @PCI_EPF_NVME_FROM_HOST: data is read from host memory (e.g. Write)
+ * @PCI_EPF_NVME_TO_HOST: data is written to host memory (e.g. Read)
+ */
+enum pci_epf_nvme_dir {
+	PCI_EPF_NVME_NO_DATA,
+	PCI_EPF_NVME_FROM_HOST,
+	PCI_EPF_NVME_TO_HOST,
+};
+
+/**
+ * struct pci_epf_nvme_seg - a physically contiguous range of host memory
+ * @pci_addr: PCI address of the range
+ * @len: length of the range in bytes
+ */
+struct pci_epf_nvme_seg {
+	u64 pci_addr;
+	u32 len;
+};
+
+/**
+ * struct pci_epf_nvme_sq - a submission queue
+ * @nvme: the function
+ * @qid: queue identifier
+ * @cqid: identifier of the completion queue the SQ posts to
+ * @depth: number of entries
+ * @head: next entry to fetch, only written by @work
+ * @pci_addr: PCI address of the queue in host memory
+ * @live: the queue exists and may be fetched from
+ * @inflight: commands fetched from the queue and not yet completed
+ * @sqes: local buffer the entries are fetched into
+ * @work: fetches new entries and starts their commands
+ */
+struct pci_epf_nvme_sq {
+	struct pci_epf_nvme *nvme;
+	u16 qid;
+	u16 cqid;
+	u16 depth;
+	u16 head;
+	u64 pci_addr;
+	bool live;
+	atomic_t inflight;
+	struct nvme_command *sqes;
+	struct work_struct work;
+};
+
+/**
+ * struct pci_epf_nvme_cq - a completion queue
+ * @nvme: the function
+ * @qid: queue identifier
+ * @depth: number of entries
+ * @iv: interrupt vector
+ * @ien: interrupts enabled
+ * @live: the queue exists
+ * @head: last head the host reported through the doorbell
+ * @tail: next entry to post, only written by @work
+ * @phase: phase tag of the entries posted in the current pass
+ * @nr_sqs: submission queues posting to this queue (under the queue lock)
+ * @pci_addr: PCI address of the queue in host memory
+ * @lock: protects @pending
+ * @pending: commands waiting for their completion entry to be posted
+ * @cqes: local buffer the entries are built in
+ * @irq_pending: entries posted since the last interrupt
+ * @irq_deadline: jiffies by which the pending interrupt must be raised
+ * @work: posts the completion entries and raises the interrupt
+ */
+struct pci_epf_nvme_cq {
+	struct pci_epf_nvme *nvme;
+	u16 qid;
+	u16 depth;
+	u16 iv;
+	bool ien;
+	bool live;
+	u16 head;
+	u16 tail;
+	u8 phase;
+	unsigned int nr_sqs;
+	u64 pci_addr;
+	spinlock_t lock;		/* protects @pending */
+	struct list_head pending;
+	struct nvme_completion *cqes;
+	unsigned int irq_pending;
+	unsigned long irq_deadline;
+	struct delayed_work work;
+};
+
+/**
+ * enum pci_epf_nvme_step - what the work of a command does next
+ * @PCI_EPF_NVME_STEP_EXEC: parse the command, get its data and execute it
+ * @PCI_EPF_NVME_STEP_DONE: return its data to the host and complete it
+ */
+enum pci_epf_nvme_step {
+	PCI_EPF_NVME_STEP_EXEC,
+	PCI_EPF_NVME_STEP_DONE,
+};
+
+struct pci_epf_nvme_cmd;
+
+typedef u16 (*pci_epf_nvme_exec_t)(struct pci_epf_nvme_cmd *cmd);
+typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
+
+/**
+ * struct pci_epf_nvme_cmd - a command of the host, from fetch to completion
+ * @nvme: the function
+ * @entry: entry in the completion queue's pending list or the AER list
+ * @work: runs @step
+ * @step: the next step of the command
+ * @sqid: submission queue the command was fetched from
+ * @cqid: completion queue the command completes to
+ * @sqe: the submission queue entry, as fetched
+ * @status: NVMe status of the command (without the phase tag)
+ * @result: command specific result (completion entry dword 0 and 1)
+ * @exec: local handler, or NULL to forward the command to the fabrics
+ *	  controller
+ * @post: called on success before the data goes to the host
+ * @ns: fabrics namespace of an I/O command, referenced
+ * @dir: direction of the data transfer
+ * @len: data length in bytes
+ * @buf: local data buffer
+ * @segs: host memory segments of the data, from the PRPs
+ * @nr_segs: number of entries of @segs
+ */
+struct pci_epf_nvme_cmd {
+	struct pci_epf_nvme *nvme;
+	struct list_head entry;
+	struct work_struct work;
+	enum pci_epf_nvme_step step;
+	u16 sqid;
+	u16 cqid;
+	struct nvme_command sqe;
+	u16 status;
+	union nvme_result result;
+	pci_epf_nvme_exec_t exec;
+	pci_epf_nvme_post_t post;
+	struct nvme_ns *ns;
+	enum pci_epf_nvme_dir dir;
+	size_t len;
+	void *buf;
+	struct pci_epf_nvme_seg *segs;
+	unsigned int nr_segs;
+};
+
+/**
+ * enum pci_epf_nvme_state - state of the NVMe controller
+ * @PCI_EPF_NVME_DISABLED: CC.EN = 0, CSTS.RDY = 0
+ * @PCI_EPF_NVME_READY: enabled, processing commands
+ * @PCI_EPF_NVME_SHUTDOWN: shut down, waiting for CC.EN = 0
+ * @PCI_EPF_NVME_FAILED: fatal error reported (CSTS.CFS), waiting for reset
+ */
+enum pci_epf_nvme_state {
+	PCI_EPF_NVME_DISABLED,
+	PCI_EPF_NVME_READY,
+	PCI_EPF_NVME_SHUTDOWN,
+	PCI_EPF_NVME_FAILED,
+};
+
+/* Number of DMA channels taken per direction, at most */
+#define PCI_EPF_NVME_MAX_DMA_CHANS	2
+
+/**
+ * struct pci_epf_nvme_dma - a DMA channel
+ * @chan: the channel, or NULL
+ * @lock: keeps the slave configuration and the preparation together
+ */
+struct pci_epf_nvme_dma {
+	struct dma_chan *chan;
+	struct mutex lock;		/* slave config and prep together */
+};
+
+/**
+ * struct pci_epf_nvme_feat - feature values the controller keeps itself
+ * @arb: Arbitration
+ * @pm: Power Management
+ * @tler: Error Recovery
+ * @irq_coal: Interrupt Coalescing
+ * @wan: Write Atomicity Normal
+ * @aec: Asynchronous Event Configuration
+ * @iv_cd: Interrupt Vector Configuration: coalescing disabled, per vector
+ */
+struct pci_epf_nvme_feat {
+	u32 arb;
+	u32 pm;
+	u32 tler;
+	u32 irq_coal;
+	u32 wan;
+	u32 aec;
+	unsigned long *iv_cd;
+};
+
+/* Interrupt vectors the Interrupt Vector Configuration feature tracks */
+#define PCI_EPF_NVME_MAX_VECTORS	2048
+
+/**
+ * struct pci_epf_nvme - the NVMe endpoint function
+ * @epf: the endpoint function
+ * @header: configuration space header
+ * @group: the "nvme" configfs group
+ * @cfg_lock: protects @cfg and @bound
+ * @cfg: user configuration
+ * @bound: bound to an endpoint controller; @cfg is then read-only
+ * @epc_features: features of the endpoint controller
+ * @fctrl: the fabrics host controller executing the commands, referenced
+ * @nr_io_queues: I/O queue pairs offered to the host
+ * @mqes: CAP.MQES
+ * @mdts: largest data transfer in bytes
+ * @bar: BAR 0 memory: registers, doorbells, MSI-X table and PBA
+ * @bar_size: size of @bar
+ * @msix_offset: offset of the MSI-X table in BAR 0
+ * @nr_msix: MSI-X vectors in the table, 0 without MSI-X
+ * @ctrl_ready: the function is bound and its controller set up
+ * @epc_ready: header, BAR and interrupts are set on the endpoint controller
+ * @dma_rx: channels reading host memory (DMA_DEV_TO_MEM)
+ * @dma_tx: channels writing host memory (DMA_MEM_TO_DEV)
+ * @nr_dma_rx: number of channels in @dma_rx
+ * @nr_dma_tx: number of channels in @dma_tx
+ * @dma_next: round-robin channel selector
+ * @map_lock: serialises the transfers through outbound windows
+ * @wq: runs the queues and the commands
+ * @admin_wq: executes admin commands, one at a time, in order
+ * @poll_task: polls the registers and the doorbells
+ * @poll_work: polls too, every jiffy, while the host is active
+ * @polling: the poller runs (it is parked otherwise)
+ * @poll_busy_until: the poller does not back off before this time (ns)
+ * @poll_idle_since: jiffies at which the poller found nothing to do
+ * @state_lock: serialises the state changes of the controller
+ * @state: state of the controller
+ * @csts_lock: protects the read-modify-writes of CSTS
+ * @fatal: a fatal error occurred, CSTS.CFS is set
+ * @accept: new commands may be fetched
+ * @host_ok: host memory may be accessed
+ * @qlock: protects the creation and deletion of queues
+ * @sq: submission queues, admin queue first
+ * @cq: completion queues, admin queue first
+ * @nr_sq_alloc: I/O submission queues granted (Number of Queues feature)
+ * @nr_cq_alloc: I/O completion queues granted
+ * @nr_io_live: I/O queues created since the controller was enabled
+ * @nr_cmds: commands alive
+ * @drain_wq: waits for commands to complete
+ * @aer_lock: protects @aers and @nr_aers
+ * @aers: outstanding Asynchronous Event Requests
+ * @nr_aers: number of entries in @aers
+ * @feat: feature values kept locally
+ */
+struct pci_epf_nvme {
+	struct pci_epf *epf;
+	struct pci_epf_header header;
+	struct config_group group;
+
+	struct mutex cfg_lock;		/* protects @cfg and @bound */
+	struct pci_epf_nvme_cfg cfg;
+	bool bound;
+
+	const struct pci_epc_features *epc_features;
+	struct nvme_ctrl *fctrl;
+	unsigned int nr_io_queues;
+	u16 mqes;
+	size_t mdts;
+
+	void *bar;
+	size_t bar_size;
+	size_t msix_offset;
+	u16 nr_msix;
+	bool ctrl_ready;
+	bool epc_ready;
+
+	struct pci_epf_nvme_dma dma_rx[PCI_EPF_NVME_MAX_DMA_CHANS];
+	struct pci_epf_nvme_dma dma_tx[PCI_EPF_NVME_MAX_DMA_CHANS];
+	unsigned int nr_dma_rx;
+	unsigned int nr_dma_tx;
+	atomic_t dma_next;
+	struct mutex map_lock;		/* one window transfer at a time */
+
+	struct workqueue_struct *wq;
+	struct workqueue_struct *admin_wq;
+	struct task_struct *poll_task;
+	struct delayed_work poll_work;
+	bool polling;
+	u64 poll_busy_until;
+	unsigned long poll_idle_since;
+
+	struct mutex state_lock;	/* serialises the state changes */
+	enum pci_epf_nvme_state state;
+	spinlock_t csts_lock;		/* protects CSTS and @fatal */
+	bool fatal;
+	bool accept;
+	bool host_ok;
+
+	struct mutex qlock;		/* queue creation and deletion */
+	struct pci_epf_nvme_sq *sq;
+	struct pci_epf_nvme_cq *cq;
+	unsigned int nr_sq_alloc;
+	unsigned int nr_cq_alloc;
+	unsigned int nr_io_live;
+
+	atomic_t nr_cmds;
+	wait_queue_head_t drain_wq;
+
+	spinlock_t aer_lock;		/* protects @aers and @nr_aers */
+	struct list_head aers;
+	unsigned int nr_aers;
+
+	struct pci_epf_nvme_feat feat;
+};
+
+/* Register access: BAR 0 is ordinary memory that the host writes */
+static inline u32 pci_epf_nvme_reg_read(struct pci_epf_nvme *nvme, u32 off)
+{
+	return le32_to_cpu(READ_ONCE(*(__le32 *)(nvme->bar + off)));
+}
+
+static inline void pci_epf_nvme_reg_write(struct pci_epf_nvme *nvme, u32 off,
+					  u32 val)
+{
+	WRITE_ONCE(*(__le32 *)(nvme->bar + off), cpu_to_le32(val));
+}
+
+static inline u64 pci_epf_nvme_reg_read64(struct pci_epf_nvme *nvme, u32 off)
+{
+	return pci_epf_nvme_reg_read(nvme, off) |
+	       (u64)pci_epf_nvme_reg_read(nvme, off + 4) << 32;
+}
+
+/*
+ * A queue's fields are written before it is marked live, and read after it
+ * is seen live: the release and the acquire pair these.
+ */
+static inline bool pci_epf_nvme_is_live(const bool *live)
+{
+	/* Pairs with pci_epf_nvme_set_live() */
+	return smp_load_acquire(live);
+}
+
+static inline void pci_epf_nvme_set_live(bool *live, bool val)
+{
+	/* Pairs with pci_epf_nvme_is_live() */
+	smp_store_release(live, val);
+}
+
+/* Doorbells, with CAP.DSTRD = 0 */
+static inline u32 pci_epf_nvme_sq_db(u16 qid)
+{
+	return NVME_REG_DBS + qid * 8;
+}
+
+static inline u32 pci_epf_nvme_cq_db(u16 qid)
+{
+	return NVME_REG_DBS + qid * 8 + 4;
+}
+
+static inline struct device *pci_epf_nvme_dev(struct pci_epf_nvme *nvme)
+{
+	return &nvme->epf->dev;
+}
+
+/* pci-epf-nvme-cfs.c */
+struct config_group *pci_epf_nvme_add_cfs(struct pci_epf *epf,
+					  struct config_group *group);
+void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_cfg_free(struct pci_epf_nvme *nvme);
+
+/* pci-epf-nvme-ctrl.c */
+int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_ctrl_exit(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_ctrl_start_polling(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_ctrl_stop_polling(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_ctrl_fatal(struct pci_epf_nvme *nvme, const char *why);
+void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme);
+
+/* pci-epf-nvme-queue.c */
+u16 pci_epf_nvme_create_cq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
+			   u16 qsize, u16 flags, u16 iv);
+u16 pci_epf_nvme_create_sq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
+			   u16 qsize, u16 flags, u16 cqid);
+int pci_epf_nvme_create_admin_queues(struct pci_epf_nvme *nvme, u64 asq,
+				     u64 acq, u16 sq_depth, u16 cq_depth);
+u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme *nvme, u16 qid);
+u16 pci_epf_nvme_delete_cq(struct pci_epf_nvme *nvme, u16 qid);
+void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme);
+int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_queues_init(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd);
+
+/* pci-epf-nvme-xfer.c */
+void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme);
+int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
+		      const struct pci_epf_nvme_seg *segs,
+		      unsigned int nr_segs, enum pci_epf_nvme_dir dir);
+int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
+			  size_t len, enum pci_epf_nvme_dir dir);
+u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd);
+
+/* pci-epf-nvme-cmd.c */
+int pci_epf_nvme_cmd_cache_init(void);
+void pci_epf_nvme_cmd_cache_exit(void);
+struct pci_epf_nvme_cmd *pci_epf_nvme_alloc_cmd(struct pci_epf_nvme *nvme,
+						struct pci_epf_nvme_sq *sq,
+						const struct nvme_command *sqe);
+void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd);
+void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status);
+void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
+int pci_epf_nvme_flush_backend(struct pci_epf_nvme *nvme);
+
+/* pci-epf-nvme-admin.c */
+u16 pci_epf_nvme_admin_parse(struct pci_epf_nvme_cmd *cmd);
+void pci_epf_nvme_feat_reset(struct pci_epf_nvme *nvme);
+
+/* pci-epf-nvme-io.c */
+u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd);
+
+#endif /* _PCI_EPF_NVME_H */
