@@ -527,12 +527,17 @@ int loop_bus_create(struct loop_host *host)
  */
 void loop_bus_destroy(struct loop_host *host)
 {
+	struct pci_host_bridge *bridge;
+
 	if (!host->bus)
 		return;
+	bridge = to_pci_host_bridge(host->bus->bridge);
 	pci_lock_rescan_remove();
 	pci_stop_root_bus(host->bus);
 	pci_remove_root_bus(host->bus);
 	pci_unlock_rescan_remove();
+	/* pci_remove_root_bus() only deletes the bridge: drop our reference */
+	pci_free_host_bridge(bridge);
 	host->bus = NULL;
 }
 
