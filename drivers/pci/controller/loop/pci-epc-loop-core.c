@@ -251,7 +251,7 @@ static ssize_t perst_store(struct device *dev, struct device_attribute *attr,
 	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
 	unsigned long flags;
 	bool assert;
-	int ret;
+	int fn, ret;
 
 	ret = kstrtobool(buf, &assert);
 	if (ret)
@@ -267,6 +267,9 @@ static ssize_t perst_store(struct device *dev, struct device_attribute *attr,
 		raw_spin_unlock_irqrestore(&lepc->lock, flags);
 		loop_epc_settle(lepc);
 		pci_epc_deinit_notify(lepc->epc);
+		/* PERST# resets the controller's core: configuration is lost */
+		for (fn = 0; fn < LOOP_MAX_FUNCS; fn++)
+			loop_func_reset(lepc, fn);
 	} else {
 		pci_epc_init_notify(lepc->epc);
 		raw_spin_lock_irqsave(&lepc->lock, flags);

@@ -113,6 +113,41 @@ static int loop_epc_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 	return ret;
 }
 
+static bool loop_func_has_bars(struct loop_epc *lepc, u8 fn)
+{
+	unsigned long flags;
+	bool any = false;
+	int i;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		any |= lepc->funcs[fn].bar[i].size != 0;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	return any;
+}
+
+/**
+ * loop_func_reset() - return a function's emulated state to power-on
+ * @lepc: the controller
+ * @fn: function number
+ *
+ * Header, BARs, capabilities and what the host wrote are forgotten, so that
+ * the next function bound at this number starts from a clean slate.
+ */
+void loop_func_reset(struct loop_epc *lepc, u8 fn)
+{
+	struct loop_func *func = &lepc->funcs[fn];
+	unsigned long *pending;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	pending = func->msix.pending;
+	memset(func, 0, sizeof(*func));
+	func->msi.mmc = U8_MAX;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	bitmap_free(pending);
+}
+
 /*
  * A BAR's memory is freed by the function once this returns, while the
  * host could still write to it through the alias. Take the function away
@@ -139,6 +174,10 @@ static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	memset(&func->bar[epf_bar->barno], 0, sizeof(func->bar[0]));
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	/* A function that gave up its last BAR is gone: forget its setup */
+	if (!loop_func_has_bars(lepc, fn))
+		loop_func_reset(lepc, fn);
 }
 
 static int loop_epc_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)

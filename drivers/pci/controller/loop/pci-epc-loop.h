@@ -280,6 +280,7 @@ void loop_epc_disconnect(struct loop_epc *lepc, int fn);
 /* pci-epc-loop-epc.c */
 extern const struct pci_epc_ops loop_epc_ops;
 int loop_epc_windows_init(struct loop_epc *lepc);
+void loop_func_reset(struct loop_epc *lepc, u8 fn);
 void loop_epc_windows_exit(struct loop_epc *lepc);
 
 /* pci-epc-loop-cfg.c */
