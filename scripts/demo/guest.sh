@@ -15,14 +15,6 @@ report=$RIG_OUT/demo.txt
 say() { echo "$*" | tee -a "$report"; }
 : >"$report"
 
-host_ctrl() {
-	local c
-	for c in /sys/class/nvme/nvme*; do
-		[[ $(<"$c/transport") == pcie ]] && { basename "$c"; return 0; }
-	done
-	return 1
-}
-
 say "== endpoint side: nvmet loop target on a memory-backed null_blk, NVMe function on pci-epc-loop.0"
 nvmet_setup null loop
 loop_load
@@ -37,8 +29,8 @@ epc_start
 
 say "== host side: the stock nvme driver"
 modprobe nvme
-wait_for 100 host_ctrl
-ctrl=/dev/$(host_ctrl)
+wait_for 100 nvme_pcie_ctrl
+ctrl=/dev/$(nvme_pcie_ctrl)
 wait_for 100 test -b "${ctrl}n1"
 dev=${ctrl}n1
 say "$(lspci -d 104c:b50f 2>/dev/null || loop_host_dev 0x104c 0xb50f)"

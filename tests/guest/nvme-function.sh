@@ -20,14 +20,6 @@ fi
 VID=0x104c DID=0xb50f
 FN=$(epf_dir pci_epf_nvme n0)
 
-host_ctrl() {
-	local c
-	for c in /sys/class/nvme/nvme*; do
-		[[ $(<"$c/transport") == pcie ]] && { basename "$c"; return 0; }
-	done
-	return 1
-}
-
 # expect_status CODE CMD...: nvme-cli must fail with status CODE (hex, no DNR)
 expect_status() {
 	local code=$1 out
@@ -52,8 +44,8 @@ t_check "start" epc_start || exit 1
 t_check "host sees the function" wait_for 50 loop_host_dev $VID $DID || exit 1
 D=$(loop_host_dev $VID $DID)
 modprobe nvme
-t_check "host controller" wait_for 100 host_ctrl || { dmesg | tail -30; exit 1; }
-C=/dev/$(host_ctrl)
+t_check "host controller" wait_for 100 nvme_pcie_ctrl || { dmesg | tail -30; exit 1; }
+C=/dev/$(nvme_pcie_ctrl)
 t_check "host namespace" wait_for 100 test -b ${C}n1 || { dmesg | tail -30; exit 1; }
 B=${C}n1
 
@@ -98,8 +90,8 @@ t_check "unbind under load" eval "epc_stop && epf_unbind pci_epf_nvme n0"
 wait
 t_check "host device gone" wait_for 50 loop_host_dev_gone $VID $DID
 t_check "rebind" eval "epf_bind pci_epf_nvme n0 && epc_start"
-t_check "host controller back" wait_for 100 host_ctrl
-C=/dev/$(host_ctrl)
+t_check "host controller back" wait_for 100 nvme_pcie_ctrl
+C=/dev/$(nvme_pcie_ctrl)
 t_check "host namespace back" wait_for 100 test -b ${C}n1
 t_check "fio after rebind" fio --name=v3 --filename=${C}n1 --ioengine=io_uring --direct=1 \
 	--rw=randwrite --bs=4k --iodepth=8 --size=8M --verify=crc32c

@@ -86,3 +86,13 @@ nvmet_teardown() {
 	modprobe -r null_blk 2>/dev/null
 	true
 }
+
+# nvme_pcie_ctrl: print the name of the host-side NVMe controller that runs
+# over PCIe (the function's), as opposed to the endpoint's fabrics one.
+nvme_pcie_ctrl() {
+	local c
+	for c in /sys/class/nvme/nvme*; do
+		[[ $(<"$c/transport") == pcie ]] && { basename "$c"; return 0; }
+	done
+	return 1
+}
