@@ -20,7 +20,8 @@ kernel_key() {
 		dpkg-query -W -f='${Version}' "$KERNEL_PKG"
 		echo "$flavour"
 		cat "${files[@]}"
-		cat "$REPO_DIR"/scripts/kernel/patches/*.patch 2>/dev/null || true
+		# Only the diffs: mail headers and messages do not change the build
+		sed -n '/^diff --git/,$p' "$REPO_DIR"/scripts/kernel/patches/*.patch 2>/dev/null || true
 	} | sha256sum | cut -c1-16
 }
 
