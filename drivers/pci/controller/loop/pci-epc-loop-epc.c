@@ -113,19 +113,6 @@ static int loop_epc_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 	return ret;
 }
 
-static bool loop_func_has_bars(struct loop_epc *lepc, u8 fn)
-{
-	unsigned long flags;
-	bool any = false;
-	int i;
-
-	raw_spin_lock_irqsave(&lepc->lock, flags);
-	for (i = 0; i < PCI_STD_NUM_BARS; i++)
-		any |= lepc->funcs[fn].bar[i].size != 0;
-	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	return any;
-}
-
 /**
  * loop_func_reset() - return a function's emulated state to power-on
  * @lepc: the controller
@@ -159,7 +146,9 @@ static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 {
 	struct loop_epc *lepc = to_loop_epc(epc);
 	struct loop_func *func = &lepc->funcs[fn];
+	bool bars_left = false;
 	unsigned long flags;
+	int i;
 
 	if (vfn)
 		return;
@@ -173,10 +162,12 @@ static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	memset(&func->bar[epf_bar->barno], 0, sizeof(func->bar[0]));
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		bars_left |= func->bar[i].size != 0;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
 	/* A function that gave up its last BAR is gone: forget its setup */
-	if (!loop_func_has_bars(lepc, fn))
+	if (!bars_left)
 		loop_func_reset(lepc, fn);
 }
 
