@@ -3,7 +3,8 @@
 #
 # Install the Debian 12 packages the rig needs: the kernel source, its build
 # tools, QEMU, the checkers and the tools the guest runs. Installs only what
-# is missing, so a second call costs a dpkg query.
+# is missing, so a second call costs a dpkg query. --bench adds what the
+# benchmark needs to draw its plot and what profiling in the guest uses.
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +13,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static
 	sparse fio nvme-cli
 )
+[[ ${1:-} != --bench ]] || PACKAGES+=(python3-matplotlib linux-perf)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The side-by-side benchmark: boot the rig's normal kernel once and, for
+# each backend, measure with fio the same nvmet namespace through the
+# pci-epf-nvme function (host nvme.ko over the loopback PCIe link) and
+# directly on the endpoint (a fabrics controller, no PCIe emulation). Writes
+# bench.json, bench.md (a table with the function/direct ratio of every
+# line) and bench.png (IOPS against queue depth) in results/bench-<date>/
+# (results/bench-latest). Not part of the test run: the figures are the
+# rig's (QEMU TCG), to be read as ratios.
+#
+# Usage: scripts/bench.sh [--quick] [--reps N] [--runtime S]
+#            [--backends "loop tcp"] [--only PATTERN] [--profile PATTERN]
+#   --quick     one backend (loop), 2 repetitions of 3 s, for iterating
+#   --reps      repetitions of each point on each path (default 3)
+#   --runtime   seconds of each fio run, after 1 s of ramp (default 5)
+#   --backends  nvmet transports to measure (default "loop tcp")
+#   --only      run only the points whose "group/name" contains PATTERN
+#               (groups: 4k, seq, scaling, idle)
+#   --profile   sample the CPUs with perf during the first repetition of
+#               the points matching PATTERN; reports in raw/.../*.perf*.txt
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$REPO_DIR/tests/lib-host.sh"
+
+reps=3 runtime=5 backends='loop tcp' only='' profile=''
+
+usage() {
+	awk '/^# Usage:/ { u = 1 } u && !/^# ./ { exit } u { print substr($0, 3) }' "$0" >&2
+	exit 2
+}
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--quick) reps=2 runtime=3 backends=loop; shift ;;
+	--reps) reps=$2; shift 2 ;;
+	--runtime) runtime=$2; shift 2 ;;
+	--backends) backends=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	--profile) profile=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
+[[ $reps =~ ^[1-9][0-9]*$ && $runtime =~ ^[1-9][0-9]*$ ]] || usage
+
+"$REPO_DIR/scripts/install-deps.sh" --bench
+log "building the rig kernel (cached when unchanged)"
+tree=$("$REPO_DIR/scripts/build-kernel.sh")
+
+id=$(date +%Y%m%d-%H%M%S)
+out=$REPO_DIR/results/bench-$id
+mkdir -p "$out/guest"
+ln -sfn "bench-$id" "$REPO_DIR/results/bench-latest"
+log "building the modules"
+build_modules "$tree" "$CACHE_DIR/modbuild-bench" "$out/modules-build.log" ||
+	die "module build failed, see $out/modules-build.log"
+collect_modules "$CACHE_DIR/modbuild-bench" "$out/modules"
+
+cat >"$out/guest/bench.env" <<EOF
+BENCH_REPS=$reps
+BENCH_RUNTIME=$runtime
+BENCH_RAMP=1
+BENCH_IDLE=10
+BENCH_BACKENDS='$backends'
+BENCH_ONLY='$only'
+BENCH_PROFILE='$profile'
+BENCH_DEPTHS='1 8 32 128'
+BENCH_QUEUES=2
+BENCH_QUEUE_DEPTH=128
+EOF
+
+# Two paths, two directions, 2 job counts x 4 depths + 4 sequential + 3
+# scaling points per backend, plus boot and set-up.
+nr_backends=$(wc -w <<<"$backends")
+points=$(((16 + 4 + 3) * 2 * reps * nr_backends))
+limit=$((600 + points * (runtime + 4) * 2))
+log "booting the rig kernel (limit ${limit}s, console $out/guest/console.log)"
+rc=0
+"$REPO_DIR/scripts/run-qemu.sh" --tree "$tree" \
+	--script "$REPO_DIR/scripts/bench/guest.sh" --out "$out/guest" \
+	--moddir "$out/modules" --timeout "$limit" || rc=$?
+[[ $rc -eq 0 ]] || die "the benchmark guest failed (status $rc), see $out/guest/console.log"
+
+/usr/bin/python3 "$REPO_DIR/scripts/bench/report.py" "$out/guest/raw" "$out"
+cat "$out/bench.md"
+log "results: $out/bench.json, $out/bench.md, $out/bench.png"

@@ -1,0 +1,246 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of scripts/bench.sh. For each backend (nvmet loop over a
+# null_blk that stores nothing, nvme-tcp to 127.0.0.1), one nvmet target
+# and two ways to reach its namespace from the same kernel:
+#   function: the host's nvme.ko -> PCIe (pci-epc-loop) -> pci-epf-nvme ->
+#             the function's fabrics controller -> the target
+#   direct:   a fabrics controller connected on the endpoint -> the target
+#             (the ceiling: the same backend with no PCIe emulation)
+# Every point runs on both paths, one after the other, repeated, with the
+# order swapped on each repetition. Raw fio JSON and CPU counters go to
+# $RIG_OUT/raw/; scripts/bench/report.py turns them into the results.
+set -euo pipefail
+. "$RIG_REPO/tests/guest/lib.sh"
+. "$RIG_REPO/tests/guest/loop-lib.sh"
+. "$RIG_REPO/tests/guest/nvmet-lib.sh"
+. "$RIG_OUT/bench.env"
+
+VID=0x104c DID=0xb50f
+FN_NAME=bench
+RAW=$RIG_OUT/raw
+declare -A DEV=()
+FABRICS_FD=
+POLLER_PID=
+
+say() { echo "bench: $*" | tee -a "$RIG_OUT/bench.log" >/dev/kmsg; }
+
+# Busy and total jiffies of all CPUs, from the first line of /proc/stat
+cpu_ticks() {
+	local _cpu user nice sys idle iowait irq softirq steal _rest
+	read -r _cpu user nice sys idle iowait irq softirq steal _rest </proc/stat
+	echo "$((user + nice + sys + irq + softirq + steal)) $((user + nice + sys + idle + iowait + irq + softirq + steal))"
+}
+
+uptime_s() {
+	local up _idle
+	read -r up _idle </proc/uptime
+	echo "$up"
+}
+
+# poller_pid: the pid of the function's polling thread (named after the
+# function's device, pci_epf_nvme.N)
+poller_pid() {
+	local f
+	for f in /proc/[0-9]*/comm; do
+		if [[ $(cat "$f" 2>/dev/null) == pci_epf_nvme.* ]]; then
+			f=${f#/proc/}
+			echo "${f%/comm}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# CPU jiffies (utime + stime) of the function's polling thread
+poller_ticks() {
+	local stat
+	[[ -n $POLLER_PID ]] || { echo 0; return; }
+	read -ra stat <"/proc/$POLLER_PID/stat"
+	echo "$((stat[13] + stat[14]))"
+}
+
+# fabrics_connect OPTIONS: connect a fabrics controller on the endpoint;
+# print its name (nvmeN).
+fabrics_connect() {
+	local reply
+	exec {FABRICS_FD}<>/dev/nvme-fabrics
+	printf '%s' "$1" >&"$FABRICS_FD"
+	read -r reply <&"$FABRICS_FD"
+	exec {FABRICS_FD}>&-
+	reply=${reply#instance=}
+	echo "nvme${reply%%,*}"
+}
+
+fabrics_disconnect() {
+	echo 1 >"/sys/class/nvme/$1/delete_controller"
+}
+
+function_up() {
+	local transport=$1 nr_queues=$2 fn
+	fn=$(epf_dir pci_epf_nvme $FN_NAME)
+	[[ -d $fn ]] || epf_create pci_epf_nvme $FN_NAME vendorid=$VID \
+		deviceid=$DID msix_interrupts=8 msi_interrupts=8
+	nvmet_connect_string "$transport" >"$fn/nvme/connect_opts"
+	echo "$nr_queues" >"$fn/nvme/nr_io_queues"
+	echo "$BENCH_QUEUE_DEPTH" >"$fn/nvme/queue_depth"
+	epf_bind pci_epf_nvme $FN_NAME
+	epc_start
+	wait_for 100 loop_host_dev $VID $DID
+	modprobe nvme
+	wait_for 200 nvme_pcie_ctrl
+	wait_for 200 test -b "/dev/$(nvme_pcie_ctrl)n1"
+	DEV[function]=/dev/$(nvme_pcie_ctrl)n1
+	POLLER_PID=$(poller_pid)
+	say "function path: ${DEV[function]}, poller pid $POLLER_PID, $nr_queues queue pairs offered," \
+		"$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l) used by the host"
+}
+
+function_down() {
+	rmmod nvme
+	epc_stop
+	epf_unbind pci_epf_nvme $FN_NAME
+	wait_for 100 loop_host_dev_gone $VID $DID
+	POLLER_PID=
+}
+
+direct_up() {
+	local ctrl
+	ctrl=$(fabrics_connect "$(nvmet_connect_string "$1")")
+	wait_for 200 test -b "/dev/${ctrl}n1"
+	DEV[direct]=/dev/${ctrl}n1
+	say "direct path: ${DEV[direct]}"
+}
+
+direct_down() {
+	fabrics_disconnect "$(basename "${DEV[direct]}" n1)"
+}
+
+# run_point BACKEND GROUP NAME PATH FIO_ARGS...: one fio run and its CPU
+# counters, in RAW/BACKEND/GROUP/NAME/PATH.REP.{json,cpu}
+run_point() {
+	local backend=$1 group=$2 name=$3 path=$4 rep=$5 dir c0
+	shift 5
+	dir=$RAW/$backend/$group/$name
+	mkdir -p "$dir"
+	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
+	[[ -z $BENCH_PROFILE || $rep != 0 || $group/$name != *$BENCH_PROFILE* ]] ||
+		profile "$dir/$path" &
+	fio --name="$name" --filename="${DEV[$path]}" --ioengine=io_uring \
+		--direct=1 --time_based --runtime="$BENCH_RUNTIME" \
+		--ramp_time="$BENCH_RAMP" --group_reporting --randrepeat=0 \
+		--norandommap --size=1G --output-format=json \
+		--output="$dir/$path.$rep.json" "$@" >/dev/null
+	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$path.$rep.cpu"
+	wait
+}
+
+# profile PREFIX: sample all CPUs during a run (after its ramp), and keep
+# the report, by symbol, in PREFIX.perf.txt
+profile() {
+	sleep "$BENCH_RAMP"
+	perf record -a -g -F 499 -o /tmp/perf.data -- sleep "$BENCH_RUNTIME" \
+		>/dev/null 2>&1 || return 0
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym \
+		--percent-limit 0.5 -g none >"$1.perf.txt" 2>/dev/null
+	perf report -i /tmp/perf.data --stdio --no-children --sort comm \
+		>"$1.perf-comm.txt" 2>/dev/null
+	rm -f /tmp/perf.data
+}
+
+# point BACKEND GROUP NAME FIO_ARGS...: the point on both paths, repeated
+point() {
+	local backend=$1 group=$2 name=$3 rep paths
+	shift 3
+	[[ -z $BENCH_ONLY || $group/$name == *$BENCH_ONLY* ]] || return 0
+	for ((rep = 0; rep < BENCH_REPS; rep++)); do
+		paths=(function direct)
+		((rep % 2 == 0)) || paths=(direct function)
+		run_point "$backend" "$group" "$name" "${paths[0]}" "$rep" "$@"
+		run_point "$backend" "$group" "$name" "${paths[1]}" "$rep" "$@"
+	done
+	say "$backend $group/$name done"
+}
+
+# The side-by-side points: 4 KiB random I/O over queue depths and jobs,
+# large sequential I/O. QD1 also gives the latency percentiles.
+matrix() {
+	local backend=$1 rw qd jobs bs
+	for rw in randread randwrite; do
+		for jobs in 1 4; do
+			for qd in $BENCH_DEPTHS; do
+				point "$backend" 4k "$rw-qd$qd-j$jobs" --rw=$rw --bs=4k \
+					--iodepth="$qd" --numjobs="$jobs"
+			done
+		done
+	done
+	for rw in read write; do
+		for bs in 128k 512k; do
+			point "$backend" seq "$rw-$bs-qd32" --rw=$rw --bs=$bs \
+				--iodepth=32 --numjobs=1
+		done
+	done
+}
+
+# CPU used while nothing happens, over BENCH_IDLE seconds: as "baseline"
+# before the function is bound, as "function" with the function bound and
+# the host driver loaded but idle (after the poller's busy period ended).
+idle_point() {
+	local backend=$1 what=$2 dir=$RAW/$1/idle c0
+	[[ -z $BENCH_ONLY || idle == *$BENCH_ONLY* ]] || return 0
+	mkdir -p "$dir"
+	sleep 3
+	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
+	sleep "$BENCH_IDLE"
+	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$what.0.cpu"
+	say "$backend idle $what: $(<"$dir/$what.0.cpu")"
+}
+
+# Scaling with the I/O queue pairs the function offers: 4 jobs at QD32.
+scaling() {
+	local backend=$1 nr
+	for nr in 1 2 4; do
+		[[ -z $BENCH_ONLY || scaling == *$BENCH_ONLY* ]] || return 0
+		function_down
+		function_up "$backend" "$nr"
+		echo "$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l)" \
+			>"$RAW/$backend/host-queues-$nr"
+		point "$backend" scaling "randread-qd32-j4-q$nr" --rw=randread \
+			--bs=4k --iodepth=32 --numjobs=4
+	done
+}
+
+bench_backend() {
+	local backend=$1
+	say "== backend $backend"
+	nvmet_setup nullperf "$backend"
+	mkdir -p "$RAW/$backend"
+	loop_load
+	idle_point "$backend" baseline
+	function_up "$backend" "$BENCH_QUEUES"
+	direct_up "$backend"
+	idle_point "$backend" function
+	matrix "$backend"
+	scaling "$backend"
+	direct_down
+	function_down
+	rmdir "$(epf_dir pci_epf_nvme $FN_NAME)"
+	nvmet_teardown
+}
+
+main() {
+	local backend
+	mkdir -p "$RAW"
+	modprobe nvme-fabrics
+	insmod "$RIG_MODDIR/pci-epf-nvme.ko"
+	uname -r >"$RAW/kernel"
+	nproc >"$RAW/cpus"
+	for backend in $BENCH_BACKENDS; do
+		bench_backend "$backend"
+	done
+	rmmod pci_epf_nvme
+	say "done"
+}
+
+main

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the raw output of scripts/bench/guest.sh into the benchmark results.
+
+Usage: report.py RAW_DIR OUT_DIR
+
+RAW_DIR/<backend>/<group>/<point>/<path>.<rep>.json is one fio run (JSON
+output) and <path>.<rep>.cpu its CPU counters: busy and total jiffies of
+all CPUs, jiffies of the function's polling thread and uptime, before and
+after the run. Writes OUT_DIR/bench.json (every figure, each with the
+median and the spread of its repetitions), OUT_DIR/bench.md (a table with
+the function/direct ratio of every line, and the targets of the
+performance issue) and OUT_DIR/bench.png (IOPS against queue depth).
+"""
+
+import json
+import os
+import statistics
+import sys
+
+USER_HZ = 100
+PATHS = ("function", "direct")
+
+# The performance targets: (backend, point, metric, test, limit, meaning)
+TARGETS = (
+    ("loop", "4k/randread-qd32-j1", "iops", "ge", 0.60,
+     "4 KiB random read QD32 1 job: IOPS ratio >= 0.60"),
+    ("loop", "seq/read-128k-qd32", "mbps", "ge", 0.85,
+     "128 KiB sequential read QD32: bandwidth ratio >= 0.85"),
+    ("loop", "4k/randread-qd1-j1", "p50_us", "le", 2.0,
+     "4 KiB random read QD1: p50 latency ratio <= 2.0"),
+)
+IDLE_TARGET_PCT = 2.0
+
+
+def summary(values):
+    """Median, minimum, maximum and relative spread of the repetitions."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    med = statistics.median(values)
+    return {
+        "median": med,
+        "min": min(values),
+        "max": max(values),
+        "spread_pct": 100.0 * (max(values) - min(values)) / med if med else 0.0,
+        "n": len(values),
+    }
+
+
+def read_cpu(path):
+    """Counters of one run: busy seconds, poller seconds, elapsed seconds."""
+    with open(path) as f:
+        v = f.read().split()
+    busy0, _tot0, poll0, up0, busy1, _tot1, poll1, up1 = (float(x) for x in v[:8])
+    return {
+        "busy_s": (busy1 - busy0) / USER_HZ,
+        "poller_s": (poll1 - poll0) / USER_HZ,
+        "elapsed_s": up1 - up0,
+    }
+
+
+def read_fio(path):
+    """IOPS, MB/s and completion latency percentiles of one fio run."""
+    with open(path) as f:
+        text = f.read()
+    # fio may print notes before its JSON document
+    job = json.loads(text[text.index("{"):])["jobs"][0]
+    iops = bw = 0.0
+    lat = None
+    for d in ("read", "write"):
+        side = job[d]
+        if not side["total_ios"]:
+            continue
+        iops += side["iops"]
+        bw += side["bw_bytes"]
+        pct = side["clat_ns"].get("percentile", {})
+        if lat is None and pct:
+            lat = (pct.get("50.000000"), pct.get("99.000000"))
+    res = {"iops": iops, "mbps": bw / 1e6}
+    if lat:
+        res["p50_us"] = lat[0] / 1000.0 if lat[0] is not None else None
+        res["p99_us"] = lat[1] / 1000.0 if lat[1] is not None else None
+    return res
+
+
+def run_metrics(base):
+    """All metrics of one run, from its JSON and CPU files."""
+    m = read_fio(base + ".json")
+    cpu = read_cpu(base + ".cpu")
+    ios = m["iops"] * cpu["elapsed_s"]
+    m["cpu_us_per_io"] = 1e6 * cpu["busy_s"] / ios if ios else None
+    m["poller_pct"] = 100.0 * cpu["poller_s"] / cpu["elapsed_s"]
+    return m
+
+
+def collect_point(pdir):
+    """{path: {metric: summary}} of one point directory."""
+    runs = {p: [] for p in PATHS}
+    for name in sorted(os.listdir(pdir)):
+        if not name.endswith(".json"):
+            continue
+        path = name.split(".")[0]
+        base = os.path.join(pdir, name[:-len(".json")])
+        if path in runs and os.path.exists(base + ".cpu"):
+            runs[path].append(run_metrics(base))
+    res = {}
+    for path, lst in runs.items():
+        if not lst:
+            continue
+        keys = sorted({k for r in lst for k in r})
+        res[path] = {k: summary([r.get(k) for r in lst]) for k in keys}
+    return res
+
+
+def collect_idle(idir):
+    """Idle CPU, in % of one core, for the baseline and the function."""
+    res = {}
+    for name in sorted(os.listdir(idir)):
+        if not name.endswith(".cpu"):
+            continue
+        cpu = read_cpu(os.path.join(idir, name))
+        res[name.split(".")[0]] = {
+            "system_pct_of_one_core": 100.0 * cpu["busy_s"] / cpu["elapsed_s"],
+            "poller_pct_of_one_core": 100.0 * cpu["poller_s"] / cpu["elapsed_s"],
+            "seconds": cpu["elapsed_s"],
+        }
+    if "baseline" in res and "function" in res:
+        res["function_over_baseline_pct_of_one_core"] = (
+            res["function"]["system_pct_of_one_core"]
+            - res["baseline"]["system_pct_of_one_core"])
+    return res
+
+
+def ratio(point, metric):
+    f = point.get("function", {}).get(metric)
+    d = point.get("direct", {}).get(metric)
+    if not f or not d or not d["median"]:
+        return None
+    return f["median"] / d["median"]
+
+
+def collect(raw):
+    results = {"backends": {}}
+    for extra in ("kernel", "cpus"):
+        path = os.path.join(raw, extra)
+        if os.path.exists(path):
+            with open(path) as f:
+                results[extra] = f.read().strip()
+    for backend in sorted(os.listdir(raw)):
+        bdir = os.path.join(raw, backend)
+        if not os.path.isdir(bdir):
+            continue
+        b = {"points": {}, "idle": {}, "host_queues": {}}
+        for group in sorted(os.listdir(bdir)):
+            gdir = os.path.join(bdir, group)
+            if group.startswith("host-queues-"):
+                with open(gdir) as f:
+                    b["host_queues"][group[len("host-queues-"):]] = int(f.read())
+            elif group == "idle":
+                b["idle"] = collect_idle(gdir)
+            elif os.path.isdir(gdir):
+                for point in sorted(os.listdir(gdir)):
+                    p = collect_point(os.path.join(gdir, point))
+                    for metric in ("iops", "mbps", "p50_us", "p99_us",
+                                   "cpu_us_per_io"):
+                        r = ratio(p, metric)
+                        if r is not None:
+                            p.setdefault("ratio", {})[metric] = r
+                    b["points"][f"{group}/{point}"] = p
+        results["backends"][backend] = b
+    return results
+
+
+def fmt(s, digits=0):
+    if not s:
+        return "-"
+    return f"{s['median']:.{digits}f} ±{s['spread_pct']:.0f}%"
+
+
+def table(results):
+    lines = [
+        "# pci-epf-nvme benchmark: function vs direct",
+        "",
+        f"Kernel {results.get('kernel', '?')}, {results.get('cpus', '?')} vCPUs "
+        "(QEMU TCG). Each cell: median of the repetitions ± their spread "
+        "((max - min) / median). Ratio: function / direct, on the medians "
+        "(for latency and CPU, lower is better).",
+        "",
+    ]
+    for backend, b in results["backends"].items():
+        lines += [
+            f"## Backend: {backend}", "",
+            "| point | metric | function | direct | ratio | CPU µs/IO function | CPU µs/IO direct | poller % |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, p in b["points"].items():
+            metrics = ["mbps"] if name.startswith("seq/") else ["iops"]
+            if "-qd1-" in name:
+                metrics += ["p50_us", "p99_us"]
+            for i, metric in enumerate(metrics):
+                f = p.get("function", {})
+                d = p.get("direct", {})
+                r = p.get("ratio", {}).get(metric)
+                cpu = [fmt(f.get("cpu_us_per_io"), 1), fmt(d.get("cpu_us_per_io"), 1),
+                       fmt(f.get("poller_pct"))] if i == 0 else ["", "", ""]
+                lines.append(
+                    f"| {name if i == 0 else ''} | {metric} | {fmt(f.get(metric), 1 if metric != 'iops' else 0)} "
+                    f"| {fmt(d.get(metric), 1 if metric != 'iops' else 0)} "
+                    f"| {'-' if r is None else f'{r:.2f}'} | " + " | ".join(cpu) + " |")
+        if b["host_queues"]:
+            lines += ["", "I/O queue pairs offered -> used by the host: " +
+                      ", ".join(f"{k} -> {v}" for k, v in sorted(b["host_queues"].items()))]
+        idle = b["idle"]
+        if idle:
+            lines += ["", "Idle (host driver loaded, no I/O), % of one core: " +
+                      "; ".join(f"{k}: system {v['system_pct_of_one_core']:.2f}, "
+                                f"poller {v['poller_pct_of_one_core']:.2f}"
+                                for k, v in idle.items() if isinstance(v, dict))]
+            if "function_over_baseline_pct_of_one_core" in idle:
+                lines.append("Function over baseline: "
+                             f"{idle['function_over_baseline_pct_of_one_core']:.2f} % of one core")
+        lines.append("")
+    lines += ["## Targets (issue 4)", ""]
+    for backend, point, metric, test, limit, text in TARGETS:
+        b = results["backends"].get(backend)
+        r = b and b["points"].get(point, {}).get("ratio", {}).get(metric)
+        if r is None:
+            lines.append(f"- {text}: not measured")
+            continue
+        ok = r >= limit if test == "ge" else r <= limit
+        lines.append(f"- {text}: {r:.2f} ({'met' if ok else 'NOT met'})")
+    b = results["backends"].get("loop")
+    idle = b and b["idle"].get("function")
+    if idle:
+        pct = max(idle["poller_pct_of_one_core"],
+                  b["idle"].get("function_over_baseline_pct_of_one_core", 0.0))
+        lines.append(f"- idle CPU of the function < {IDLE_TARGET_PCT} % of one core: "
+                     f"{pct:.2f} ({'met' if pct < IDLE_TARGET_PCT else 'NOT met'})")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report.py: no matplotlib, no plot", file=sys.stderr)
+        return False
+    backends = list(results["backends"])
+    fig, axes = plt.subplots(1, len(backends), figsize=(6 * len(backends), 4.5),
+                             squeeze=False)
+    for ax, backend in zip(axes[0], backends):
+        pts = results["backends"][backend]["points"]
+        for rw, style in (("randread", "-"), ("randwrite", "--")):
+            for jobs in (1, 4):
+                for path, colour in (("function", "tab:blue"), ("direct", "tab:orange")):
+                    xs, ys, lo, hi = [], [], [], []
+                    for name, p in pts.items():
+                        pre = f"4k/{rw}-qd"
+                        suf = f"-j{jobs}"
+                        if not (name.startswith(pre) and name.endswith(suf)):
+                            continue
+                        s = p.get(path, {}).get("iops")
+                        if not s:
+                            continue
+                        xs.append(int(name[len(pre):-len(suf)]))
+                        ys.append(s["median"])
+                        lo.append(s["median"] - s["min"])
+                        hi.append(s["max"] - s["median"])
+                    if not xs:
+                        continue
+                    order = sorted(range(len(xs)), key=xs.__getitem__)
+                    ax.errorbar([xs[i] for i in order], [ys[i] for i in order],
+                                yerr=[[lo[i] for i in order], [hi[i] for i in order]],
+                                linestyle=style, color=colour,
+                                marker="o" if jobs == 1 else "s", capsize=3,
+                                label=f"{path} {rw} {jobs} job{'s' if jobs > 1 else ''}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("queue depth")
+        ax.set_ylabel("IOPS (4 KiB)")
+        ax.set_title(f"backend {backend}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("pci-epf-nvme: function vs direct (QEMU TCG rig)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    raw, out = sys.argv[1:]
+    results = collect(raw)
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    with open(os.path.join(out, "bench.md"), "w") as f:
+        f.write(table(results))
+    if not plot(results, os.path.join(out, "bench.png")):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
