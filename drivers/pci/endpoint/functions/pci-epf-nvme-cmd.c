@@ -2,13 +2,19 @@
 /*
  * PCI endpoint NVMe function: command execution.
  *
- * Each command fetched from a submission queue runs in its own work item:
- * it is parsed, its data is read from the host when it carries some, and
- * it is either executed locally or forwarded as a request on the fabrics
+ * I/O commands are started by the poller, in batches: the commands it
+ * fetched from a submission queue in one transfer are parsed, the data of
+ * those that carry some is read from the host in one batch of DMA
+ * transfers, and each is forwarded as a request on the fabrics
  * controller's queues. A forwarded command completes from the request's
- * end_io callback, which hands the command back to its work item to return
- * the data to the host and queue the completion entry. Nothing waits for a
- * forwarded command: as many commands are in flight as the host submits.
+ * end_io callback, which only hands it back to the poller; the poller
+ * returns the data of the commands that completed in one batch too, and
+ * queues their completion entries. Nothing waits for a forwarded command:
+ * as many commands are in flight as the host submits, and no command costs
+ * a thread switch of its own.
+ *
+ * Admin commands run in a work item each, one at a time, on an ordered
+ * workqueue: some wait (queue deletion), and their order matters.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -126,10 +132,16 @@ void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
 	pci_epf_nvme_cq_post(cmd);
 }
 
+/*
+ * This may be interrupt context: hand the command to the poller, and wake
+ * it if the list was empty (else whoever filled it woke it already).
+ * Whoever drains the function waits on drain_wq instead.
+ */
 static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 					      blk_status_t blk_status)
 {
 	struct pci_epf_nvme_cmd *cmd = rq->end_io_data;
+	struct pci_epf_nvme *nvme = cmd->nvme;
 
 	cmd->status = nvme_req(rq)->status;
 	if (cmd->status == NVME_SC_SUCCESS && blk_status != BLK_STS_OK)
@@ -137,9 +149,11 @@ static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 	cmd->result = nvme_req(rq)->result;
 	blk_mq_free_request(rq);
 
-	/* This may be interrupt context: finish in the command's work */
 	cmd->step = PCI_EPF_NVME_STEP_DONE;
-	queue_work(cmd->nvme->wq, &cmd->work);
+	if (llist_add(&cmd->done_node, &nvme->done))
+		wake_up_process(nvme->poll_task);
+	if (!READ_ONCE(nvme->accept))
+		wake_up_all(&nvme->drain_wq);
 
 	return RQ_END_IO_NONE;
 }
@@ -149,9 +163,11 @@ static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
  * namespace's queue, an admin command on the admin queue. The command that
  * goes out is the host's, without its data pointer, which the transport
  * fills in, and without a metadata pointer: separate metadata is not
- * supported.
+ * supported. With BLK_MQ_REQ_NOWAIT in @flags, -EAGAIN says the fabrics
+ * controller cannot take the command now.
  */
-static u16 pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd)
+static int pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd,
+				blk_mq_req_flags_t flags)
 {
 	struct nvme_ctrl *fctrl = cmd->nvme->fctrl;
 	struct request_queue *q = cmd->ns ? cmd->ns->queue : fctrl->admin_q;
@@ -164,16 +180,16 @@ static u16 pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd)
 	c.common.metadata = 0;
 	memset(&c.common.dptr, 0, sizeof(c.common.dptr));
 
-	rq = blk_mq_alloc_request(q, nvme_req_op(&c), 0);
+	rq = blk_mq_alloc_request(q, nvme_req_op(&c), flags);
 	if (IS_ERR(rq))
-		return NVME_SC_INTERNAL;
+		return PTR_ERR(rq);
 	nvme_init_request(rq, &c);
 
 	if (cmd->len) {
 		ret = blk_rq_map_kern(q, rq, cmd->buf, cmd->len, GFP_KERNEL);
 		if (ret) {
 			blk_mq_free_request(rq);
-			return NVME_SC_INTERNAL;
+			return ret;
 		}
 	}
 
@@ -181,14 +197,52 @@ static u16 pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd)
 	rq->end_io_data = cmd;
 	blk_execute_rq_nowait(rq, false);
 
+	return 0;
+}
+
+/*
+ * Parse the command, find the host memory of its data and allocate its
+ * local buffer. The data itself is not moved yet.
+ */
+static u16 pci_epf_nvme_prepare(struct pci_epf_nvme_cmd *cmd)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
+	u16 status;
+
+	if (cmd->sqid)
+		status = pci_epf_nvme_io_parse(cmd);
+	else
+		status = pci_epf_nvme_admin_parse(cmd);
+	if (status != NVME_SC_SUCCESS)
+		return status;
+
+	if (!cmd->len)
+		cmd->dir = PCI_EPF_NVME_NO_DATA;
+	if (cmd->dir == PCI_EPF_NVME_NO_DATA)
+		return NVME_SC_SUCCESS;
+
+	status = pci_epf_nvme_map_prps(cmd);
+	if (status != NVME_SC_SUCCESS)
+		return status;
+
+	/* What the host reads of a local command must be defined */
+	if (!cmd->sqid)
+		gfp |= __GFP_ZERO;
+	cmd->buf = kmalloc(cmd->len, gfp);
+	if (!cmd->buf)
+		return NVME_SC_INTERNAL;
+
+	cmd->xfer.buf = cmd->buf;
+	cmd->xfer.len = cmd->len;
+	cmd->xfer.segs = cmd->segs;
+	cmd->xfer.nr_segs = cmd->nr_segs;
 	return NVME_SC_SUCCESS;
 }
 
-/* Parse the command, get its data and execute or forward it */
+/* Parse an admin command, get its data and execute or forward it */
 static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme *nvme = cmd->nvme;
-	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	u16 status;
 
 	if (!READ_ONCE(nvme->host_ok)) {
@@ -196,35 +250,15 @@ static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
 		return;
 	}
 
-	if (cmd->sqid)
-		status = pci_epf_nvme_io_parse(cmd);
-	else
-		status = pci_epf_nvme_admin_parse(cmd);
+	status = pci_epf_nvme_prepare(cmd);
 	if (status != NVME_SC_SUCCESS)
 		goto complete;
 
-	if (!cmd->len)
-		cmd->dir = PCI_EPF_NVME_NO_DATA;
-	if (cmd->dir != PCI_EPF_NVME_NO_DATA) {
-		status = pci_epf_nvme_map_prps(cmd);
-		if (status != NVME_SC_SUCCESS)
-			goto complete;
-
-		/* What the host reads of a local command must be defined */
-		if (!cmd->sqid)
-			gfp |= __GFP_ZERO;
-		cmd->buf = kmalloc(cmd->len, gfp);
-		if (!cmd->buf) {
-			status = NVME_SC_INTERNAL;
-			goto complete;
-		}
-
-		if (cmd->dir == PCI_EPF_NVME_FROM_HOST &&
-		    pci_epf_nvme_xfer(nvme, cmd->buf, cmd->segs, cmd->nr_segs,
-				      PCI_EPF_NVME_FROM_HOST)) {
-			status = NVME_SC_DATA_XFER_ERROR;
-			goto complete;
-		}
+	if (cmd->dir == PCI_EPF_NVME_FROM_HOST &&
+	    pci_epf_nvme_xfer(nvme, cmd->buf, cmd->segs, cmd->nr_segs,
+			      PCI_EPF_NVME_FROM_HOST)) {
+		status = NVME_SC_DATA_XFER_ERROR;
+		goto complete;
 	}
 
 	if (cmd->exec) {
@@ -244,9 +278,9 @@ static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
 		return;
 	}
 
-	status = pci_epf_nvme_forward(cmd);
-	if (status == NVME_SC_SUCCESS)
+	if (!pci_epf_nvme_forward(cmd, 0))
 		return;
+	status = NVME_SC_INTERNAL;
 
 complete:
 	pci_epf_nvme_complete_cmd(cmd, status);
@@ -265,6 +299,187 @@ static void pci_epf_nvme_cmd_work(struct work_struct *work)
 		pci_epf_nvme_complete_cmd(cmd, cmd->status);
 		break;
 	}
+}
+
+/*
+ * Forward a prepared I/O command whose data, if it carries some, is here.
+ * Nothing may reach the backend once the controller is disabled: the host
+ * retries what it had submitted, and an old write executed after a newer
+ * one would corrupt its data.
+ */
+static void pci_epf_nvme_forward_io(struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+	int ret;
+
+	if (!READ_ONCE(nvme->host_ok)) {
+		pci_epf_nvme_free_cmd(cmd);
+		return;
+	}
+
+	if (cmd->dir == PCI_EPF_NVME_FROM_HOST && cmd->xfer.error) {
+		cmd->status = NVME_SC_DATA_XFER_ERROR;
+		pci_epf_nvme_cq_post(cmd);
+		return;
+	}
+
+	/*
+	 * Keep the order: once a command waits, those after it wait too. The
+	 * poller does not sleep for a tag or for a frozen queue: it has the
+	 * other queues and the controller's registers to look after.
+	 */
+	ret = list_empty(&nvme->requeue) ?
+	      pci_epf_nvme_forward(cmd, BLK_MQ_REQ_NOWAIT) : -EAGAIN;
+	if (!ret)
+		return;
+	if (ret == -EAGAIN) {
+		list_add_tail(&cmd->entry, &nvme->requeue);
+		return;
+	}
+
+	cmd->status = NVME_SC_INTERNAL;
+	pci_epf_nvme_cq_post(cmd);
+}
+
+/**
+ * pci_epf_nvme_requeue_io() - forward the I/O commands that had to wait
+ * @nvme: the function
+ *
+ * Poller context, or whoever drains the function.
+ *
+ * Return: true if a command went out.
+ */
+bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+	LIST_HEAD(list);
+	bool busy = false;
+
+	list_splice_init(&nvme->requeue, &list);
+	list_for_each_entry_safe(cmd, tmp, &list, entry) {
+		list_del_init(&cmd->entry);
+		pci_epf_nvme_forward_io(cmd);
+		if (!list_empty(&nvme->requeue)) {
+			/* It waits again: so do those after it */
+			list_splice_tail_init(&list, &nvme->requeue);
+			break;
+		}
+		busy = true;
+	}
+
+	return busy;
+}
+
+/**
+ * pci_epf_nvme_start_io() - start I/O commands fetched together
+ * @nvme: the function
+ * @cmds: the commands, in the order of their submission queue
+ * @nr: number of commands, at most %PCI_EPF_NVME_XFER_BATCH
+ *
+ * Prepare the commands, read the data of those that carry some in one
+ * batch of transfers, then forward them to the fabrics controller. A
+ * command that fails a check completes with its status. Poller context.
+ */
+void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
+{
+	struct pci_epf_nvme_xfer *xfers[PCI_EPF_NVME_XFER_BATCH];
+	unsigned int i, nr_xfers = 0, nr_ok = 0;
+	u16 status;
+
+	for (i = 0; i < nr; i++) {
+		struct pci_epf_nvme_cmd *cmd = cmds[i];
+
+		status = pci_epf_nvme_prepare(cmd);
+		if (status != NVME_SC_SUCCESS) {
+			cmd->status = status;
+			pci_epf_nvme_cq_post(cmd);
+			continue;
+		}
+		if (cmd->dir == PCI_EPF_NVME_FROM_HOST)
+			xfers[nr_xfers++] = &cmd->xfer;
+		cmds[nr_ok++] = cmd;
+	}
+
+	pci_epf_nvme_xfer_batch(nvme, xfers, nr_xfers,
+				PCI_EPF_NVME_FROM_HOST);
+
+	for (i = 0; i < nr_ok; i++)
+		pci_epf_nvme_forward_io(cmds[i]);
+}
+
+/*
+ * Complete I/O commands the fabrics controller executed: write the data of
+ * the reads to the host in one batch, then queue the completion entries.
+ */
+static void pci_epf_nvme_complete_io(struct pci_epf_nvme *nvme,
+				     struct pci_epf_nvme_cmd **cmds,
+				     unsigned int nr)
+{
+	struct pci_epf_nvme_xfer *xfers[PCI_EPF_NVME_XFER_BATCH];
+	unsigned int i, nr_xfers = 0;
+
+	if (!READ_ONCE(nvme->host_ok)) {
+		for (i = 0; i < nr; i++)
+			pci_epf_nvme_free_cmd(cmds[i]);
+		return;
+	}
+
+	for (i = 0; i < nr; i++) {
+		if (cmds[i]->status == NVME_SC_SUCCESS &&
+		    cmds[i]->dir == PCI_EPF_NVME_TO_HOST)
+			xfers[nr_xfers++] = &cmds[i]->xfer;
+	}
+
+	pci_epf_nvme_xfer_batch(nvme, xfers, nr_xfers, PCI_EPF_NVME_TO_HOST);
+
+	for (i = 0; i < nr; i++) {
+		if (cmds[i]->status == NVME_SC_SUCCESS &&
+		    cmds[i]->dir == PCI_EPF_NVME_TO_HOST &&
+		    cmds[i]->xfer.error)
+			cmds[i]->status = NVME_SC_DATA_XFER_ERROR;
+		pci_epf_nvme_cq_post(cmds[i]);
+	}
+}
+
+/**
+ * pci_epf_nvme_complete_done() - complete the commands the fabrics
+ *				  controller executed
+ * @nvme: the function
+ *
+ * I/O commands complete here, in batches; admin commands go back to their
+ * work item. Poller context, or whoever drains the function.
+ *
+ * Return: true if there was any command to complete.
+ */
+bool pci_epf_nvme_complete_done(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_cmd *cmds[PCI_EPF_NVME_XFER_BATCH];
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+	struct llist_node *list;
+	unsigned int nr = 0;
+
+	list = llist_del_all(&nvme->done);
+	if (!list)
+		return false;
+
+	/* The list is last in, first out: complete in execution order */
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(cmd, tmp, list, done_node) {
+		if (!cmd->sqid) {
+			queue_work(nvme->admin_wq, &cmd->work);
+			continue;
+		}
+		cmds[nr++] = cmd;
+		if (nr == ARRAY_SIZE(cmds)) {
+			pci_epf_nvme_complete_io(nvme, cmds, nr);
+			nr = 0;
+		}
+	}
+	if (nr)
+		pci_epf_nvme_complete_io(nvme, cmds, nr);
+
+	return true;
 }
 
 /**

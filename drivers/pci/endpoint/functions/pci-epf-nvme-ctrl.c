@@ -3,44 +3,44 @@
  * PCI endpoint NVMe function: controller registers and state.
  *
  * BAR 0 is ordinary memory: host writes to the registers and doorbells
- * raise no interrupt on the endpoint, so a poller reads them. It follows
- * CC to enable, disable and shut down the controller, and queues the work
- * of each submission queue whose tail doorbell moved.
+ * raise no interrupt on the endpoint, so a thread polls them. One poller
+ * serves the whole function: it follows CC to enable, disable and shut
+ * down the controller, fetches and starts the commands of every submission
+ * queue whose tail doorbell moved, completes the commands the fabrics
+ * controller executed and posts their completion entries. Every step works
+ * on batches, so that a thread switch or a wait for a DMA transfer is paid
+ * once per batch, not once per command.
  *
- * The poller is a thread of the SCHED_IDLE class: while the host is busy it
- * polls continuously, but only on CPU time nothing else wants, and any
- * other task that wakes up preempts it at once, so that it never delays
- * the work it feeds. A work item could not do this: it runs at the
- * priority of the workqueue's shared workers, and without high resolution
- * timers it cannot sleep for less than a jiffy. When the host is idle, the
- * poller backs off to sleeping a jiffy, then longer, between polls.
- *
- * On a CPU kept busy by other tasks, the idle-class poller may not run for
- * a long time: while the host is active, a work item of normal priority
- * also polls, every jiffy, which bounds the delay of a new command.
+ * While there is work the poller goes round without sleeping. When a pass
+ * finds nothing, it sleeps a few microseconds, twice as long after each
+ * empty pass up to a millisecond, and up to 10 ms after a second without
+ * work: an idle host costs a hundred wake-ups a second. A command the
+ * fabrics controller completes wakes the poller up at once.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
 #include <linux/bitmap.h>
+#include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <uapi/linux/sched/types.h>
 
 #include "pci-epf-nvme.h"
 
 /* CAP.TO: 60 s, in 500 ms units, covers the wait for the backend on reset */
 #define PCI_EPF_NVME_CAP_TO		120
 
-/* The poller polls continuously for this long after activity ... */
-#define PCI_EPF_NVME_POLL_BUSY_NS	(2 * NSEC_PER_MSEC)
-/* ... then polls every jiffy, and after this long idle ... */
-#define PCI_EPF_NVME_POLL_IDLE		HZ
-/* ... every this many milliseconds */
-#define PCI_EPF_NVME_POLL_IDLE_MS	10
+/* The poller sleeps this long after an empty pass, doubling up to ... */
+#define PCI_EPF_NVME_POLL_MIN_US	4
+/* ... this long, until it has found nothing for ... */
+#define PCI_EPF_NVME_POLL_MAX_US	1000
+/* ... this long, from when on it sleeps up to ... */
+#define PCI_EPF_NVME_POLL_IDLE_NS	NSEC_PER_SEC
+/* ... this long between polls */
+#define PCI_EPF_NVME_POLL_IDLE_US	10000
 
 /* Shutdown lets the commands in flight complete for this long */
 #define PCI_EPF_NVME_SHUTDOWN_DRAIN	(5 * HZ)
@@ -152,6 +152,32 @@ fail:
 }
 
 /*
+ * Wait up to @timeout for the commands in flight, completing them as the
+ * poller would: the caller is the poller, or it is parked. Return true if
+ * none is left.
+ */
+static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
+			       unsigned long timeout)
+{
+	unsigned long deadline = jiffies + timeout;
+
+	for (;;) {
+		pci_epf_nvme_complete_done(nvme);
+		pci_epf_nvme_requeue_io(nvme);
+		pci_epf_nvme_flush_cqs(nvme);
+		if (!atomic_read(&nvme->nr_cmds))
+			return true;
+		if (time_after(jiffies, deadline))
+			return false;
+		/* Completions wake us up; admin commands may not */
+		wait_event_timeout(nvme->drain_wq,
+				   !atomic_read(&nvme->nr_cmds) ||
+				   !llist_empty(&nvme->done),
+				   msecs_to_jiffies(10));
+	}
+}
+
+/*
  * Stop the controller: fetch nothing more, forget the held AERs and wait
  * for every command in flight, then delete the queues. A shutdown lets
  * the commands complete to the host for a while and flushes the backend;
@@ -161,23 +187,17 @@ fail:
 static void pci_epf_nvme_stop(struct pci_epf_nvme *nvme, bool shutdown)
 {
 	struct device *dev = pci_epf_nvme_dev(nvme);
-	unsigned int qid;
 	int ret;
 
 	WRITE_ONCE(nvme->accept, false);
-	for (qid = 0; qid <= nvme->nr_io_queues; qid++)
-		cancel_work_sync(&nvme->sq[qid].work);
 	pci_epf_nvme_discard_aers(nvme);
 
-	if (shutdown &&
-	    !wait_event_timeout(nvme->drain_wq, !atomic_read(&nvme->nr_cmds),
-				PCI_EPF_NVME_SHUTDOWN_DRAIN))
+	if (shutdown && !pci_epf_nvme_drain(nvme, PCI_EPF_NVME_SHUTDOWN_DRAIN))
 		dev_warn(dev, "shutdown with %d commands in flight\n",
 			 atomic_read(&nvme->nr_cmds));
 
 	WRITE_ONCE(nvme->host_ok, false);
-	while (!wait_event_timeout(nvme->drain_wq,
-				   !atomic_read(&nvme->nr_cmds), 10 * HZ))
+	while (!pci_epf_nvme_drain(nvme, 10 * HZ))
 		dev_warn(dev, "waiting for %d commands to complete\n",
 			 atomic_read(&nvme->nr_cmds));
 
@@ -245,30 +265,7 @@ static bool pci_epf_nvme_poll_cc(struct pci_epf_nvme *nvme)
 	return true;
 }
 
-/* Queue the work of the submission queues with new entries */
-static bool pci_epf_nvme_poll_sqs(struct pci_epf_nvme *nvme)
-{
-	bool busy = false;
-	unsigned int qid;
-	u32 tail;
-
-	for (qid = 0; qid <= nvme->nr_io_queues; qid++) {
-		struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
-
-		if (!pci_epf_nvme_is_live(&sq->live))
-			continue;
-		tail = pci_epf_nvme_reg_read(nvme, pci_epf_nvme_sq_db(qid));
-		if (tail == READ_ONCE(sq->head) ||
-		    atomic_read(&sq->inflight) >= sq->depth)
-			continue;
-		queue_work(nvme->wq, &sq->work);
-		busy = true;
-	}
-
-	return busy;
-}
-
-/* One pass over the registers and doorbells; true if there was work */
+/* One pass over the registers and the queues; true if there was work */
 static bool pci_epf_nvme_poll_once(struct pci_epf_nvme *nvme)
 {
 	bool busy, ready;
@@ -278,39 +275,16 @@ static bool pci_epf_nvme_poll_once(struct pci_epf_nvme *nvme)
 	ready = nvme->state == PCI_EPF_NVME_READY;
 	mutex_unlock(&nvme->state_lock);
 
-	if (ready && READ_ONCE(nvme->accept))
-		busy |= pci_epf_nvme_poll_sqs(nvme);
+	if (!ready)
+		return busy;
+
+	busy |= pci_epf_nvme_complete_done(nvme);
+	busy |= pci_epf_nvme_requeue_io(nvme);
+	if (READ_ONCE(nvme->accept))
+		busy |= pci_epf_nvme_fetch_sqs(nvme);
+	busy |= pci_epf_nvme_flush_cqs(nvme);
 
 	return busy;
-}
-
-/* Record activity: poll continuously for a while, with a backup */
-static void pci_epf_nvme_poll_busy(struct pci_epf_nvme *nvme, u64 now)
-{
-	WRITE_ONCE(nvme->poll_busy_until, now + PCI_EPF_NVME_POLL_BUSY_NS);
-	WRITE_ONCE(nvme->poll_idle_since, jiffies);
-	queue_delayed_work(nvme->wq, &nvme->poll_work, 1);
-}
-
-static bool pci_epf_nvme_poll_recent(struct pci_epf_nvme *nvme)
-{
-	return time_before(jiffies, READ_ONCE(nvme->poll_idle_since) +
-			   PCI_EPF_NVME_POLL_IDLE);
-}
-
-static void pci_epf_nvme_poll_work(struct work_struct *work)
-{
-	struct pci_epf_nvme *nvme =
-		container_of(to_delayed_work(work), struct pci_epf_nvme,
-			     poll_work);
-
-	if (!READ_ONCE(nvme->polling))
-		return;
-
-	if (pci_epf_nvme_poll_once(nvme))
-		pci_epf_nvme_poll_busy(nvme, ktime_get_ns());
-	else if (pci_epf_nvme_poll_recent(nvme))
-		queue_delayed_work(nvme->wq, &nvme->poll_work, 1);
 }
 
 static bool pci_epf_nvme_poll_stopping(void)
@@ -318,61 +292,60 @@ static bool pci_epf_nvme_poll_stopping(void)
 	return kthread_should_stop() || kthread_should_park();
 }
 
+/* Sleep after a pass that found nothing. A completion wakes it up. */
+static void pci_epf_nvme_poll_sleep(struct pci_epf_nvme *nvme,
+				    unsigned int sleep_us)
+{
+	ktime_t delay = ns_to_ktime((u64)sleep_us * NSEC_PER_USEC);
+
+	set_current_state(TASK_IDLE);
+	if (pci_epf_nvme_poll_stopping() || !llist_empty(&nvme->done)) {
+		__set_current_state(TASK_RUNNING);
+		return;
+	}
+	schedule_hrtimeout_range(&delay, ktime_to_ns(delay) / 4,
+				 HRTIMER_MODE_REL);
+}
+
 static int pci_epf_nvme_poll_thread(void *data)
 {
 	struct pci_epf_nvme *nvme = data;
-	struct sched_attr attr = {
-		.size = sizeof(attr),
-		.sched_policy = SCHED_IDLE,
-	};
-	unsigned long delay;
-	u64 now;
-
-	sched_setattr_nocheck(current, &attr);
+	unsigned int sleep_us = 0;
+	u64 busy_at = ktime_get_ns();
+	bool idle;
 
 	while (!kthread_should_stop()) {
 		if (kthread_should_park()) {
 			kthread_parkme();
+			busy_at = ktime_get_ns();
 			continue;
 		}
 
-		now = ktime_get_ns();
-		if (pci_epf_nvme_poll_once(nvme))
-			pci_epf_nvme_poll_busy(nvme, now);
-
-		if (now < READ_ONCE(nvme->poll_busy_until)) {
+		if (pci_epf_nvme_poll_once(nvme)) {
+			busy_at = ktime_get_ns();
+			sleep_us = 0;
 			cond_resched();
 			continue;
 		}
 
-		if (pci_epf_nvme_poll_recent(nvme))
-			delay = 1;
-		else
-			delay = msecs_to_jiffies(PCI_EPF_NVME_POLL_IDLE_MS);
-
-		/* A kick moves the busy time before waking the thread up */
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (pci_epf_nvme_poll_stopping() ||
-		    ktime_get_ns() < READ_ONCE(nvme->poll_busy_until)) {
-			__set_current_state(TASK_RUNNING);
-			continue;
-		}
-		schedule_timeout(delay);
+		idle = ktime_get_ns() - busy_at > PCI_EPF_NVME_POLL_IDLE_NS;
+		sleep_us = clamp(sleep_us * 2, PCI_EPF_NVME_POLL_MIN_US,
+				 idle ? PCI_EPF_NVME_POLL_IDLE_US :
+					PCI_EPF_NVME_POLL_MAX_US);
+		pci_epf_nvme_poll_sleep(nvme, sleep_us);
 	}
 
 	return 0;
 }
 
 /**
- * pci_epf_nvme_poll_kick() - poll now, and continuously for a while
+ * pci_epf_nvme_poll_kick() - wake the poller up
  * @nvme: the function
  *
- * Called when commands complete: the host is likely to submit more soon.
+ * Called when there is work for the poller: completion entries to post.
  */
 void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme)
 {
-	WRITE_ONCE(nvme->poll_busy_until,
-		   ktime_get_ns() + PCI_EPF_NVME_POLL_BUSY_NS);
 	wake_up_process(nvme->poll_task);
 }
 
@@ -386,7 +359,6 @@ void pci_epf_nvme_ctrl_start_polling(struct pci_epf_nvme *nvme)
 {
 	if (nvme->polling)
 		return;
-	WRITE_ONCE(nvme->poll_idle_since, jiffies);
 	WRITE_ONCE(nvme->polling, true);
 	kthread_unpark(nvme->poll_task);
 }
@@ -403,7 +375,6 @@ void pci_epf_nvme_ctrl_stop_polling(struct pci_epf_nvme *nvme)
 		return;
 	WRITE_ONCE(nvme->polling, false);
 	kthread_park(nvme->poll_task);
-	cancel_delayed_work_sync(&nvme->poll_work);
 }
 
 /**
@@ -457,7 +428,8 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 	}
 	kthread_park(nvme->poll_task);
 	nvme->polling = false;
-	INIT_DELAYED_WORK(&nvme->poll_work, pci_epf_nvme_poll_work);
+	init_llist_head(&nvme->done);
+	INIT_LIST_HEAD(&nvme->requeue);
 
 	pci_epf_nvme_queues_init(nvme);
 	nvme->state = PCI_EPF_NVME_DISABLED;

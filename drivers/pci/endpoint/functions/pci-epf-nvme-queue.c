@@ -2,13 +2,15 @@
 /*
  * PCI endpoint NVMe function: submission and completion queues.
  *
- * A submission queue's work fetches the entries the host added, in bursts,
- * and starts a command for each. A completion queue's work posts the
- * entries of the commands that completed, in bursts, then raises the
- * queue's interrupt, honouring interrupt coalescing. The queue structures
- * live as long as the function is bound: a command only refers to its
- * queues by identifier, and the queues are released once their commands
- * are gone.
+ * The poller fetches the entries the host added to the submission queues,
+ * a burst per queue and per pass so that every queue gets its turn, and
+ * starts a command for each. It also posts the entries of the commands
+ * that completed, in bursts, then raises each queue's interrupt once,
+ * honouring interrupt coalescing; a completion queue's delayed work raises
+ * the interrupts that coalescing held back, and posts what did not fit in
+ * a full queue. The queue structures live as long as the function is
+ * bound: a command only refers to its queues by identifier, and the queues
+ * are released once their commands are gone.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -18,7 +20,6 @@
 
 #include "pci-epf-nvme.h"
 
-static void pci_epf_nvme_sq_work(struct work_struct *work);
 static void pci_epf_nvme_cq_work(struct work_struct *work);
 
 /**
@@ -36,12 +37,12 @@ void pci_epf_nvme_queues_init(struct pci_epf_nvme *nvme)
 		sq->nvme = nvme;
 		sq->qid = qid;
 		atomic_set(&sq->inflight, 0);
-		INIT_WORK(&sq->work, pci_epf_nvme_sq_work);
 
 		cq->nvme = nvme;
 		cq->qid = qid;
 		spin_lock_init(&cq->lock);
 		INIT_LIST_HEAD(&cq->pending);
+		mutex_init(&cq->post_lock);
 		INIT_DELAYED_WORK(&cq->work, pci_epf_nvme_cq_work);
 	}
 }
@@ -161,14 +162,13 @@ static void pci_epf_nvme_fill_cqe(struct pci_epf_nvme_cq *cq,
 
 /*
  * Post the completion entries of the pending commands: as many as fit in
- * the queue, a contiguous run of entries per transfer. What does not fit
- * waits for the host to free entries.
+ * the queue, a contiguous run of entries per transfer, then raise the
+ * interrupt. What does not fit waits for the host to free entries.
+ *
+ * Return: the number of entries posted.
  */
-static void pci_epf_nvme_cq_work(struct work_struct *work)
+static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 {
-	struct pci_epf_nvme_cq *cq =
-		container_of(to_delayed_work(work), struct pci_epf_nvme_cq,
-			     work);
 	struct pci_epf_nvme *nvme = cq->nvme;
 	unsigned int room, n, i, posted = 0;
 	struct pci_epf_nvme_cmd *cmd, *tmp;
@@ -176,13 +176,14 @@ static void pci_epf_nvme_cq_work(struct work_struct *work)
 	bool full = false;
 	u32 head;
 
+	mutex_lock(&cq->post_lock);
 	spin_lock(&cq->lock);
 	list_splice_init(&cq->pending, &list);
 	spin_unlock(&cq->lock);
 
 	if (!READ_ONCE(nvme->host_ok) || !pci_epf_nvme_is_live(&cq->live)) {
 		pci_epf_nvme_discard_list(&list);
-		return;
+		goto unlock;
 	}
 
 	while (!list_empty(&list)) {
@@ -216,7 +217,7 @@ static void pci_epf_nvme_cq_work(struct work_struct *work)
 					  PCI_EPF_NVME_TO_HOST)) {
 			pci_epf_nvme_ctrl_fatal(nvme, "cannot post completions");
 			pci_epf_nvme_discard_list(&list);
-			return;
+			goto unlock;
 		}
 
 		i = 0;
@@ -244,15 +245,50 @@ static void pci_epf_nvme_cq_work(struct work_struct *work)
 
 	pci_epf_nvme_cq_irq(cq, posted);
 
-	if (posted)
-		pci_epf_nvme_poll_kick(nvme);
 	if (full)
 		queue_delayed_work(nvme->wq, &cq->work, 1);
+unlock:
+	mutex_unlock(&cq->post_lock);
+	return posted;
+}
+
+static void pci_epf_nvme_cq_work(struct work_struct *work)
+{
+	struct pci_epf_nvme_cq *cq =
+		container_of(to_delayed_work(work), struct pci_epf_nvme_cq,
+			     work);
+
+	pci_epf_nvme_cq_flush(cq);
+}
+
+/**
+ * pci_epf_nvme_flush_cqs() - post the pending completion entries
+ * @nvme: the function
+ *
+ * Poller context, or whoever drains the function.
+ *
+ * Return: true if entries were posted.
+ */
+bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme)
+{
+	unsigned int qid, posted = 0;
+
+	for (qid = 0; qid <= nvme->nr_io_queues; qid++) {
+		struct pci_epf_nvme_cq *cq = &nvme->cq[qid];
+
+		/* Whoever adds an entry wakes the poller: a hint is enough */
+		if (!list_empty_careful(&cq->pending))
+			posted += pci_epf_nvme_cq_flush(cq);
+	}
+
+	return posted;
 }
 
 /**
  * pci_epf_nvme_cq_post() - queue the completion entry of a command
  * @cmd: the completed command
+ *
+ * The poller posts it, with the other entries of its queue.
  */
 void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd)
 {
@@ -263,71 +299,94 @@ void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd)
 	list_add_tail(&cmd->entry, &cq->pending);
 	spin_unlock(&cq->lock);
 
-	mod_delayed_work(nvme->wq, &cq->work, 0);
+	if (current != nvme->poll_task)
+		pci_epf_nvme_poll_kick(nvme);
 }
 
 /*
- * Fetch the entries the host added to a submission queue and start their
- * commands, in bursts, while the host keeps adding entries. The commands in
- * flight on a queue are bounded by its depth.
+ * Fetch one burst of the entries the host added to a submission queue and
+ * start their commands: admin commands in their work items, I/O commands
+ * together. The commands in flight on a queue are bounded by its depth.
+ * Returns true if commands were fetched.
  */
-static void pci_epf_nvme_sq_work(struct work_struct *work)
+static bool pci_epf_nvme_sq_fetch(struct pci_epf_nvme_sq *sq)
 {
-	struct pci_epf_nvme_sq *sq =
-		container_of(work, struct pci_epf_nvme_sq, work);
+	struct pci_epf_nvme_cmd *cmds[PCI_EPF_NVME_SQ_BURST];
 	struct pci_epf_nvme *nvme = sq->nvme;
-	struct workqueue_struct *wq = sq->qid ? nvme->wq : nvme->admin_wq;
-	struct pci_epf_nvme_cmd *cmd;
 	unsigned int n, i;
 	int room;
 	u32 tail;
 
-	if (!pci_epf_nvme_is_live(&sq->live) || !READ_ONCE(nvme->accept))
-		return;
+	tail = pci_epf_nvme_reg_read(nvme, pci_epf_nvme_sq_db(sq->qid));
+	if (tail == sq->head)
+		return false;
+	if (tail >= sq->depth) {
+		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+				    "SQ %u: invalid tail doorbell %u\n",
+				    sq->qid, tail);
+		return false;
+	}
 
-	for (;;) {
-		tail = pci_epf_nvme_reg_read(nvme, pci_epf_nvme_sq_db(sq->qid));
-		if (tail >= sq->depth) {
-			dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-					    "SQ %u: invalid tail doorbell %u\n",
-					    sq->qid, tail);
-			return;
-		}
-		if (tail == sq->head)
-			return;
+	room = sq->depth - atomic_read(&sq->inflight);
+	if (room <= 0)
+		return false;
 
-		room = sq->depth - atomic_read(&sq->inflight);
-		if (room <= 0)
-			return;
+	n = tail > sq->head ? tail - sq->head : sq->depth - sq->head;
+	n = min3(n, (unsigned int)room, PCI_EPF_NVME_SQ_BURST);
 
-		n = tail > sq->head ? tail - sq->head : sq->depth - sq->head;
-		n = min3(n, (unsigned int)room, PCI_EPF_NVME_SQ_BURST);
+	if (pci_epf_nvme_xfer_one(nvme, sq->pci_addr +
+				  sq->head * sizeof(*sq->sqes),
+				  sq->sqes, n * sizeof(*sq->sqes),
+				  PCI_EPF_NVME_FROM_HOST)) {
+		pci_epf_nvme_ctrl_fatal(nvme, "cannot fetch commands");
+		return false;
+	}
 
-		if (pci_epf_nvme_xfer_one(nvme, sq->pci_addr +
-					  sq->head * sizeof(*sq->sqes),
-					  sq->sqes, n * sizeof(*sq->sqes),
-					  PCI_EPF_NVME_FROM_HOST)) {
-			pci_epf_nvme_ctrl_fatal(nvme, "cannot fetch commands");
-			return;
-		}
+	/* Out of memory: what was not started is fetched again later */
+	for (i = 0; i < n; i++) {
+		cmds[i] = pci_epf_nvme_alloc_cmd(nvme, sq, &sq->sqes[i]);
+		if (!cmds[i])
+			break;
+	}
+	WRITE_ONCE(sq->head, (sq->head + i) % sq->depth);
 
-		for (i = 0; i < n; i++) {
-			cmd = pci_epf_nvme_alloc_cmd(nvme, sq, &sq->sqes[i]);
-			if (!cmd)
-				break;
-			queue_work(wq, &cmd->work);
-		}
+	if (!sq->qid) {
+		for (n = 0; n < i; n++)
+			queue_work(nvme->admin_wq, &cmds[n]->work);
+	} else {
+		pci_epf_nvme_start_io(nvme, cmds, i);
+	}
 
-		WRITE_ONCE(sq->head, (sq->head + i) % sq->depth);
-		if (i < n) {
-			/* Out of memory: the poller tries again later */
-			return;
-		}
+	return i;
+}
+
+/**
+ * pci_epf_nvme_fetch_sqs() - fetch and start the new commands of every
+ *			      submission queue
+ * @nvme: the function, accepting commands
+ *
+ * Poller context. Holding the queue lock keeps the queues from being
+ * deleted under the poller's feet.
+ *
+ * Return: true if commands were fetched.
+ */
+bool pci_epf_nvme_fetch_sqs(struct pci_epf_nvme *nvme)
+{
+	bool busy = false;
+	unsigned int qid;
+
+	mutex_lock(&nvme->qlock);
+	for (qid = 0; qid <= nvme->nr_io_queues; qid++) {
+		struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
 
 		if (!READ_ONCE(nvme->accept))
-			return;
-		cond_resched();
+			break;
+		if (pci_epf_nvme_is_live(&sq->live))
+			busy |= pci_epf_nvme_sq_fetch(sq);
 	}
+	mutex_unlock(&nvme->qlock);
+
+	return busy;
 }
 
 /* Set up a queue pair's halves; the caller checked the host's values */
@@ -406,6 +465,7 @@ static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
 	cancel_delayed_work_sync(&cq->work);
 
 	/* Nothing is left once the queue's submission queues are gone */
+	mutex_lock(&cq->post_lock);
 	spin_lock(&cq->lock);
 	list_splice_init(&cq->pending, &list);
 	spin_unlock(&cq->lock);
@@ -413,6 +473,7 @@ static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
 
 	kfree(cq->cqes);
 	cq->cqes = NULL;
+	mutex_unlock(&cq->post_lock);
 	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
 }
 
@@ -558,10 +619,10 @@ u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme *nvme, u16 qid)
 		mutex_unlock(&nvme->qlock);
 		return NVME_SC_QID_INVALID | NVME_STATUS_DNR;
 	}
+	/* The poller fetches under the lock: it is done with the queue */
 	pci_epf_nvme_set_live(&sq->live, false);
 	mutex_unlock(&nvme->qlock);
 
-	cancel_work_sync(&sq->work);
 	wait_event(nvme->drain_wq, !atomic_read(&sq->inflight));
 
 	mutex_lock(&nvme->qlock);
@@ -642,7 +703,6 @@ void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme)
 		if (!sq->live)
 			continue;
 		pci_epf_nvme_set_live(&sq->live, false);
-		cancel_work_sync(&sq->work);
 		pci_epf_nvme_free_sq(nvme, qid);
 	}
 	for (qid = nvme->nr_io_queues; qid >= 0; qid--) {

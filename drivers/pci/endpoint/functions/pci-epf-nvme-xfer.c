@@ -3,9 +3,11 @@
  * PCI endpoint NVMe function: host memory transfers and PRP lists.
  *
  * Host memory is moved with the endpoint controller's DMA channels when it
- * has some. A transfer spreads its segments over the channels of its
- * direction and waits once for all of them, so that the segments of one
- * command and the transfers of different commands overlap. Without DMA
+ * has some. Transfers go in batches: the segments of every buffer of a
+ * batch (the data of the commands the poller handles in one pass) are
+ * spread over the channels of their direction, and the poller waits once
+ * for all of them, so that the transfers overlap and the poller sleeps
+ * once per batch rather than once per command. Without DMA
  * channels, host memory is copied through outbound windows, mapped for the
  * duration of each copy only.
  *
@@ -26,6 +28,15 @@
 
 /* Largest piece of host memory mapped at once through an outbound window */
 #define PCI_EPF_NVME_MAP_CHUNK		SZ_128K
+
+/*
+ * Largest write to host memory that goes through an outbound window when
+ * the controller has one, even with DMA channels: a run of completion
+ * entries. Writes through a window are posted and cost no interrupt and
+ * no wait for a channel; reads through a window are slow, so reads always
+ * use the channels.
+ */
+#define PCI_EPF_NVME_WINDOW_WRITE_MAX	SZ_1K
 
 struct pci_epf_nvme_dma_filter {
 	struct device *dev;
@@ -114,20 +125,24 @@ void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme)
 	pci_epf_nvme_dma_release(nvme->dma_rx, &nvme->nr_dma_rx);
 }
 
-/* The DMA transfers of one call, completed together */
-struct pci_epf_nvme_dma_ctx {
+/**
+ * struct pci_epf_nvme_xfer_ctx - the DMA transfers of one batch
+ * @done: completed when the last transfer of the batch completes
+ * @pending: transfers not completed yet, plus one for the submitter
+ */
+struct pci_epf_nvme_xfer_ctx {
 	struct completion done;
 	atomic_t pending;
-	bool error;
 };
 
 static void pci_epf_nvme_dma_done(void *param,
 				  const struct dmaengine_result *res)
 {
-	struct pci_epf_nvme_dma_ctx *ctx = param;
+	struct pci_epf_nvme_xfer *xfer = param;
+	struct pci_epf_nvme_xfer_ctx *ctx = xfer->ctx;
 
 	if (res && res->result != DMA_TRANS_NOERROR)
-		WRITE_ONCE(ctx->error, true);
+		WRITE_ONCE(xfer->error, true);
 	if (atomic_dec_and_test(&ctx->pending))
 		complete(&ctx->done);
 }
@@ -135,7 +150,7 @@ static void pci_epf_nvme_dma_done(void *param,
 static int pci_epf_nvme_dma_submit(struct pci_epf_nvme_dma *dma,
 				   enum dma_transfer_direction dir,
 				   u64 pci_addr, dma_addr_t local, u32 len,
-				   struct pci_epf_nvme_dma_ctx *ctx)
+				   struct pci_epf_nvme_xfer *xfer)
 {
 	struct dma_slave_config sconf = { .direction = dir };
 	struct dma_async_tx_descriptor *tx;
@@ -160,57 +175,89 @@ static int pci_epf_nvme_dma_submit(struct pci_epf_nvme_dma *dma,
 		goto unlock;
 	}
 	tx->callback_result = pci_epf_nvme_dma_done;
-	tx->callback_param = ctx;
+	tx->callback_param = xfer;
 
-	atomic_inc(&ctx->pending);
+	atomic_inc(&xfer->ctx->pending);
 	cookie = dmaengine_submit(tx);
 	ret = dma_submit_error(cookie);
 	if (ret)
-		atomic_dec(&ctx->pending);
+		atomic_dec(&xfer->ctx->pending);
 unlock:
 	mutex_unlock(&dma->lock);
 	return ret;
 }
 
-static int pci_epf_nvme_dma_xfer(struct pci_epf_nvme *nvme, void *buf,
-				 size_t len,
-				 const struct pci_epf_nvme_seg *segs,
-				 unsigned int nr_segs,
-				 enum pci_epf_nvme_dir dir)
+/* Submit the segments of one buffer, spread over the channels */
+static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
+					struct pci_epf_nvme_xfer *xfer,
+					enum pci_epf_nvme_dir dir,
+					unsigned long *used)
+{
+	bool from_host = dir == PCI_EPF_NVME_FROM_HOST;
+	enum dma_transfer_direction xdir =
+		from_host ? DMA_DEV_TO_MEM : DMA_MEM_TO_DEV;
+	struct pci_epf_nvme_dma *chans = from_host ? nvme->dma_rx : nvme->dma_tx;
+	unsigned int nr_chans = from_host ? nvme->nr_dma_rx : nvme->nr_dma_tx;
+	unsigned int i, idx;
+	size_t off = 0;
+	int ret;
+
+	for (i = 0; i < xfer->nr_segs; i++) {
+		idx = atomic_inc_return(&nvme->dma_next) % nr_chans;
+		ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
+					      xfer->segs[i].pci_addr,
+					      xfer->local + off,
+					      xfer->segs[i].len, xfer);
+		if (ret)
+			return ret;
+		*used |= BIT(idx);
+		off += xfer->segs[i].len;
+	}
+
+	return 0;
+}
+
+/*
+ * Map the buffers, submit every segment of every buffer, start the
+ * channels once and wait once for the whole batch: the transfers of the
+ * batch overlap, and the submitter sleeps once.
+ */
+static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
+				  struct pci_epf_nvme_xfer **xfers,
+				  unsigned int nr, enum pci_epf_nvme_dir dir)
 {
 	bool from_host = dir == PCI_EPF_NVME_FROM_HOST;
 	struct device *dma_dev = nvme->epf->epc->dev.parent;
 	enum dma_data_direction map_dir =
 		from_host ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
-	enum dma_transfer_direction xdir =
-		from_host ? DMA_DEV_TO_MEM : DMA_MEM_TO_DEV;
 	struct pci_epf_nvme_dma *chans = from_host ? nvme->dma_rx : nvme->dma_tx;
 	unsigned int nr_chans = from_host ? nvme->nr_dma_rx : nvme->nr_dma_tx;
-	struct pci_epf_nvme_dma_ctx ctx;
+	struct pci_epf_nvme_xfer_ctx ctx;
+	unsigned int i, mapped = 0, idx;
 	unsigned long used = 0;
-	unsigned int i, first, idx;
-	dma_addr_t local;
-	size_t off = 0;
 	int ret = 0;
-
-	local = dma_map_single(dma_dev, buf, len, map_dir);
-	if (dma_mapping_error(dma_dev, local))
-		return -ENOMEM;
 
 	init_completion(&ctx.done);
 	atomic_set(&ctx.pending, 1);
-	ctx.error = false;
 
-	first = atomic_inc_return(&nvme->dma_next);
-	for (i = 0; i < nr_segs; i++) {
-		idx = (first + i) % nr_chans;
-		ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
-					      segs[i].pci_addr, local + off,
-					      segs[i].len, &ctx);
-		if (ret)
+	for (i = 0; i < nr; i++) {
+		struct pci_epf_nvme_xfer *xfer = xfers[i];
+
+		xfer->ctx = &ctx;
+		xfer->error = false;
+		xfer->local = dma_map_single(dma_dev, xfer->buf, xfer->len,
+					     map_dir);
+		if (dma_mapping_error(dma_dev, xfer->local)) {
+			xfer->error = true;
+			ret = -ENOMEM;
 			break;
-		used |= BIT(idx);
-		off += segs[i].len;
+		}
+		mapped++;
+		if (pci_epf_nvme_dma_submit_xfer(nvme, xfer, dir, &used)) {
+			xfer->error = true;
+			ret = -EIO;
+			break;
+		}
 	}
 
 	for_each_set_bit(idx, &used, nr_chans)
@@ -225,10 +272,17 @@ static int pci_epf_nvme_dma_xfer(struct pci_epf_nvme *nvme, void *buf,
 		ret = -ETIMEDOUT;
 	}
 
-	dma_unmap_single(dma_dev, local, len, map_dir);
+	for (i = 0; i < nr; i++) {
+		if (i < mapped)
+			dma_unmap_single(dma_dev, xfers[i]->local,
+					 xfers[i]->len, map_dir);
+		/* What was not submitted, or not known to be done, failed */
+		if (i >= mapped || ret == -ETIMEDOUT)
+			xfers[i]->error = true;
+		if (!ret && xfers[i]->error)
+			ret = -EIO;
+	}
 
-	if (!ret && READ_ONCE(ctx.error))
-		ret = -EIO;
 	return ret;
 }
 
@@ -286,6 +340,66 @@ unlock:
 	return ret;
 }
 
+/* Without DMA channels: one buffer after the other, through windows */
+static int pci_epf_nvme_map_batch(struct pci_epf_nvme *nvme,
+				  struct pci_epf_nvme_xfer **xfers,
+				  unsigned int nr, enum pci_epf_nvme_dir dir)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++) {
+		xfers[i]->error = pci_epf_nvme_map_xfer(nvme, xfers[i]->buf,
+							xfers[i]->segs,
+							xfers[i]->nr_segs, dir);
+		if (xfers[i]->error)
+			ret = -EIO;
+	}
+
+	return ret;
+}
+
+/**
+ * pci_epf_nvme_xfer_batch() - move data between local buffers and the host
+ * @nvme: the function
+ * @xfers: the transfers, each with its buffer and host memory segments
+ * @nr: number of transfers
+ * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
+ *
+ * Sleeps until every transfer is done, and sets the error flag of each one
+ * that failed. A batch that never completes sets the controller fatal
+ * status.
+ *
+ * Return: 0 if every transfer succeeded, else a negative error code.
+ */
+int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
+			    struct pci_epf_nvme_xfer **xfers, unsigned int nr,
+			    enum pci_epf_nvme_dir dir)
+{
+	unsigned int nr_chans = dir == PCI_EPF_NVME_FROM_HOST ?
+				nvme->nr_dma_rx : nvme->nr_dma_tx;
+	int ret;
+
+	if (!nr)
+		return 0;
+
+	if (nr_chans)
+		ret = pci_epf_nvme_dma_batch(nvme, xfers, nr, dir);
+	else
+		ret = pci_epf_nvme_map_batch(nvme, xfers, nr, dir);
+
+	if (ret) {
+		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+				    "%s of a batch of %u buffers failed: %d\n",
+				    dir == PCI_EPF_NVME_FROM_HOST ?
+				    "read" : "write", nr, ret);
+		if (ret == -ETIMEDOUT)
+			pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
+	}
+
+	return ret;
+}
+
 /**
  * pci_epf_nvme_xfer() - move data between host memory and a local buffer
  * @nvme: the function
@@ -294,8 +408,7 @@ unlock:
  * @nr_segs: number of segments
  * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
  *
- * Sleeps until the transfer is done. A transfer that never completes sets
- * the controller fatal status.
+ * Sleeps until the transfer is done.
  *
  * Return: 0 or a negative error code.
  */
@@ -303,33 +416,20 @@ int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
 		      const struct pci_epf_nvme_seg *segs,
 		      unsigned int nr_segs, enum pci_epf_nvme_dir dir)
 {
-	unsigned int nr_chans = dir == PCI_EPF_NVME_FROM_HOST ?
-				nvme->nr_dma_rx : nvme->nr_dma_tx;
-	size_t len = 0;
+	struct pci_epf_nvme_xfer xfer = {
+		.buf = buf,
+		.segs = segs,
+		.nr_segs = nr_segs,
+	};
+	struct pci_epf_nvme_xfer *xfers = &xfer;
 	unsigned int i;
-	int ret;
 
 	for (i = 0; i < nr_segs; i++)
-		len += segs[i].len;
-	if (!len)
+		xfer.len += segs[i].len;
+	if (!xfer.len)
 		return 0;
 
-	if (nr_chans)
-		ret = pci_epf_nvme_dma_xfer(nvme, buf, len, segs, nr_segs, dir);
-	else
-		ret = pci_epf_nvme_map_xfer(nvme, buf, segs, nr_segs, dir);
-
-	if (ret) {
-		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-				    "%s of %zu bytes at %#llx failed: %d\n",
-				    dir == PCI_EPF_NVME_FROM_HOST ?
-				    "read" : "write", len, segs[0].pci_addr,
-				    ret);
-		if (ret == -ETIMEDOUT)
-			pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
-	}
-
-	return ret;
+	return pci_epf_nvme_xfer_batch(nvme, &xfers, 1, dir);
 }
 
 /**
@@ -340,12 +440,22 @@ int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
  * @len: length of the range
  * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
  *
+ * Short writes go through an outbound window when the controller has one,
+ * other transfers through its DMA channels. Sleeps until the transfer is
+ * done.
+ *
  * Return: 0 or a negative error code.
  */
 int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 			  size_t len, enum pci_epf_nvme_dir dir)
 {
 	struct pci_epf_nvme_seg seg = { .pci_addr = pci_addr, .len = len };
+
+	if (dir == PCI_EPF_NVME_TO_HOST &&
+	    len <= PCI_EPF_NVME_WINDOW_WRITE_MAX &&
+	    nvme->epf->epc->num_windows &&
+	    !pci_epf_nvme_map_xfer(nvme, buf, &seg, 1, dir))
+		return 0;
 
 	return pci_epf_nvme_xfer(nvme, buf, &seg, 1, dir);
 }

@@ -13,6 +13,7 @@
 #include <linux/blk_types.h>
 #include <linux/configfs.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/nvme.h>
 #include <linux/pci-epc.h>
@@ -50,6 +51,9 @@ struct task_struct;
 /* Submission entries fetched and completion entries posted per transfer */
 #define PCI_EPF_NVME_SQ_BURST		32
 #define PCI_EPF_NVME_CQ_BURST		64
+
+/* Commands whose data moves in one batch of DMA transfers, at most */
+#define PCI_EPF_NVME_XFER_BATCH		64
 
 /* SQE and CQE sizes as the host must set them (CC.IOSQES, CC.IOCQES) */
 #define PCI_EPF_NVME_SQES		6
@@ -98,18 +102,39 @@ struct pci_epf_nvme_seg {
 	u32 len;
 };
 
+struct pci_epf_nvme_xfer_ctx;
+
+/**
+ * struct pci_epf_nvme_xfer - one local buffer moved to or from host memory
+ * @buf: the local buffer
+ * @len: its length, the sum of the segments' lengths
+ * @segs: the host memory segments, in the order of @buf
+ * @nr_segs: number of segments
+ * @local: DMA address of @buf while the transfer runs
+ * @ctx: the batch of transfers this one belongs to
+ * @error: the transfer failed
+ */
+struct pci_epf_nvme_xfer {
+	void *buf;
+	size_t len;
+	const struct pci_epf_nvme_seg *segs;
+	unsigned int nr_segs;
+	dma_addr_t local;
+	struct pci_epf_nvme_xfer_ctx *ctx;
+	bool error;
+};
+
 /**
  * struct pci_epf_nvme_sq - a submission queue
  * @nvme: the function
  * @qid: queue identifier
  * @cqid: identifier of the completion queue the SQ posts to
  * @depth: number of entries
- * @head: next entry to fetch, only written by @work
+ * @head: next entry to fetch, only written by the poller
  * @pci_addr: PCI address of the queue in host memory
  * @live: the queue exists and may be fetched from
  * @inflight: commands fetched from the queue and not yet completed
  * @sqes: local buffer the entries are fetched into
- * @work: fetches new entries and starts their commands
  */
 struct pci_epf_nvme_sq {
 	struct pci_epf_nvme *nvme;
@@ -121,7 +146,6 @@ struct pci_epf_nvme_sq {
 	bool live;
 	atomic_t inflight;
 	struct nvme_command *sqes;
-	struct work_struct work;
 };
 
 /**
@@ -133,16 +157,18 @@ struct pci_epf_nvme_sq {
  * @ien: interrupts enabled
  * @live: the queue exists
  * @head: last head the host reported through the doorbell
- * @tail: next entry to post, only written by @work
+ * @tail: next entry to post, under @post_lock
  * @phase: phase tag of the entries posted in the current pass
  * @nr_sqs: submission queues posting to this queue (under the queue lock)
  * @pci_addr: PCI address of the queue in host memory
  * @lock: protects @pending
  * @pending: commands waiting for their completion entry to be posted
+ * @post_lock: serialises the posting of entries and the interrupts
  * @cqes: local buffer the entries are built in
  * @irq_pending: entries posted since the last interrupt
  * @irq_deadline: jiffies by which the pending interrupt must be raised
- * @work: posts the completion entries and raises the interrupt
+ * @work: posts what the poller could not, later: coalesced interrupts
+ *	  and entries that did not fit in the queue
  */
 struct pci_epf_nvme_cq {
 	struct pci_epf_nvme *nvme;
@@ -158,6 +184,7 @@ struct pci_epf_nvme_cq {
 	u64 pci_addr;
 	spinlock_t lock;		/* protects @pending */
 	struct list_head pending;
+	struct mutex post_lock;		/* posting and interrupts */
 	struct nvme_completion *cqes;
 	unsigned int irq_pending;
 	unsigned long irq_deadline;
@@ -183,7 +210,8 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
  * struct pci_epf_nvme_cmd - a command of the host, from fetch to completion
  * @nvme: the function
  * @entry: entry in the completion queue's pending list or the AER list
- * @work: runs @step
+ * @done_node: entry in the function's list of executed commands
+ * @work: runs @step, for admin commands
  * @step: the next step of the command
  * @sqid: submission queue the command was fetched from
  * @cqid: completion queue the command completes to
@@ -199,10 +227,12 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
  * @buf: local data buffer
  * @segs: host memory segments of the data, from the PRPs
  * @nr_segs: number of entries of @segs
+ * @xfer: the transfer of the data between @buf and the host
  */
 struct pci_epf_nvme_cmd {
 	struct pci_epf_nvme *nvme;
 	struct list_head entry;
+	struct llist_node done_node;
 	struct work_struct work;
 	enum pci_epf_nvme_step step;
 	u16 sqid;
@@ -218,6 +248,7 @@ struct pci_epf_nvme_cmd {
 	void *buf;
 	struct pci_epf_nvme_seg *segs;
 	unsigned int nr_segs;
+	struct pci_epf_nvme_xfer xfer;
 };
 
 /**
@@ -295,13 +326,14 @@ struct pci_epf_nvme_feat {
  * @nr_dma_tx: number of channels in @dma_tx
  * @dma_next: round-robin channel selector
  * @map_lock: serialises the transfers through outbound windows
- * @wq: runs the queues and the commands
+ * @wq: runs the completion queues' deferred work
  * @admin_wq: executes admin commands, one at a time, in order
- * @poll_task: polls the registers and the doorbells
- * @poll_work: polls too, every jiffy, while the host is active
+ * @poll_task: the poller: follows the registers, fetches and starts the
+ *	       I/O commands, completes them and posts their entries
  * @polling: the poller runs (it is parked otherwise)
- * @poll_busy_until: the poller does not back off before this time (ns)
- * @poll_idle_since: jiffies at which the poller found nothing to do
+ * @done: commands the fabrics controller executed, for the poller
+ * @requeue: I/O commands the fabrics controller could not take yet, in
+ *	     order, only used by the poller
  * @state_lock: serialises the state changes of the controller
  * @state: state of the controller
  * @csts_lock: protects the read-modify-writes of CSTS
@@ -353,10 +385,9 @@ struct pci_epf_nvme {
 	struct workqueue_struct *wq;
 	struct workqueue_struct *admin_wq;
 	struct task_struct *poll_task;
-	struct delayed_work poll_work;
 	bool polling;
-	u64 poll_busy_until;
-	unsigned long poll_idle_since;
+	struct llist_head done;
+	struct list_head requeue;
 
 	struct mutex state_lock;	/* serialises the state changes */
 	enum pci_epf_nvme_state state;
@@ -460,6 +491,8 @@ void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_queues_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd);
+bool pci_epf_nvme_fetch_sqs(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-xfer.c */
 void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme);
@@ -469,6 +502,9 @@ int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
 		      unsigned int nr_segs, enum pci_epf_nvme_dir dir);
 int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 			  size_t len, enum pci_epf_nvme_dir dir);
+int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
+			    struct pci_epf_nvme_xfer **xfers, unsigned int nr,
+			    enum pci_epf_nvme_dir dir);
 u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd);
 
 /* pci-epf-nvme-cmd.c */
@@ -479,6 +515,10 @@ struct pci_epf_nvme_cmd *pci_epf_nvme_alloc_cmd(struct pci_epf_nvme *nvme,
 						const struct nvme_command *sqe);
 void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd);
 void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status);
+void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_cmd **cmds, unsigned int nr);
+bool pci_epf_nvme_complete_done(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_flush_backend(struct pci_epf_nvme *nvme);
 
