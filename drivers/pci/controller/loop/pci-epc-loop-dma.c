@@ -7,16 +7,30 @@
  * controller's parent, so functions find its channels the way they find an
  * eDMA controller's: by filtering on epc->dev.parent and on the slave
  * directions. The host side and the endpoint side are the same kernel here,
- * so a transfer is a copy between two physical RAM ranges, done by a worker
- * per channel. A host address that is not RAM, or a link that is down,
- * fails the transfer the way a PCIe error would.
+ * so a transfer is a copy between two physical RAM ranges. A host address
+ * that is not RAM, or a link that is down, fails the transfer the way a
+ * PCIe error would.
+ *
+ * Hardware moves data without a CPU; here a CPU copies it, and the copy
+ * should not cost more than the copying. Short transfers are therefore
+ * copied at once, from an irq_work on the issuing CPU, with the callback
+ * called from there as hardware drivers call it from interrupt context:
+ * no thread has to be woken up for them. Longer ones go to a worker per
+ * channel. One of the two owns a channel's issued descriptors at a time,
+ * so that they complete in order.
  */
 
 #include <linux/dmaengine.h>
 #include <linux/io.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "pci-epc-loop.h"
+
+/* Transfers copied from the irq_work: each at most ... */
+#define LOOP_DMA_INLINE_MAX	SZ_4K
+/* ... and this much in one run of the irq_work */
+#define LOOP_DMA_INLINE_BUDGET	SZ_64K
 
 #define LOOP_DMA_WIDTHS	(BIT(DMA_SLAVE_BUSWIDTH_1_BYTE) | \
 			 BIT(DMA_SLAVE_BUSWIDTH_2_BYTES) | \
@@ -34,6 +48,7 @@ struct loop_dma_seg {
  * @node: entry in the channel's submitted or issued list
  * @dir: DMA_DEV_TO_MEM (host to local) or DMA_MEM_TO_DEV (local to host)
  * @remote: host address of the first byte; segments follow each other
+ * @len: bytes moved, all segments together
  * @nr_segs: number of local segments
  * @segs: the local segments
  */
@@ -42,6 +57,7 @@ struct loop_dma_desc {
 	struct list_head node;
 	enum dma_transfer_direction dir;
 	u64 remote;
+	size_t len;
 	unsigned int nr_segs;
 	struct loop_dma_seg segs[] __counted_by(nr_segs);
 };
@@ -96,6 +112,7 @@ loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	for_each_sg(sgl, sg, sg_len, i) {
 		desc->segs[i].local = sg_dma_address(sg);
 		desc->segs[i].len = sg_dma_len(sg);
+		desc->len += sg_dma_len(sg);
 	}
 
 	spin_lock_irqsave(&lchan->lock, lock_flags);
@@ -121,15 +138,36 @@ static int loop_dma_config(struct dma_chan *chan,
 	return 0;
 }
 
+/* The first issued descriptor, or NULL; called with the lock held */
+static struct loop_dma_desc *loop_dma_first(struct loop_dma_chan *lchan)
+{
+	return list_first_entry_or_null(&lchan->issued, struct loop_dma_desc,
+					node);
+}
+
 static void loop_dma_issue_pending(struct dma_chan *chan)
 {
 	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct loop_dma_desc *first;
 	unsigned long flags;
+	bool inline_copy;
 
 	spin_lock_irqsave(&lchan->lock, flags);
 	list_splice_tail_init(&lchan->submitted, &lchan->issued);
+	first = loop_dma_first(lchan);
+	if (lchan->running || !first) {
+		/* The owner takes the new descriptors too */
+		spin_unlock_irqrestore(&lchan->lock, flags);
+		return;
+	}
+	lchan->running = true;
+	inline_copy = first->len <= LOOP_DMA_INLINE_MAX;
 	spin_unlock_irqrestore(&lchan->lock, flags);
-	queue_work(lchan->epc->dma_wq, &lchan->work);
+
+	if (inline_copy)
+		irq_work_queue(&lchan->irq_work);
+	else
+		queue_work(lchan->epc->dma_wq, &lchan->work);
 }
 
 /* Copy one segment; both ends must be RAM, as a bus error would say */
@@ -176,7 +214,7 @@ static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 
 static void loop_dma_complete(struct loop_dma_chan *lchan,
 			      struct loop_dma_desc *desc,
-			      struct dmaengine_result *res)
+			      struct dmaengine_result *res, bool in_irq)
 {
 	struct dma_async_tx_descriptor *tx = &desc->tx;
 	struct dma_chan *chan = &lchan->chan;
@@ -189,16 +227,76 @@ static void loop_dma_complete(struct loop_dma_chan *lchan,
 	spin_unlock_irqrestore(&lchan->lock, flags);
 
 	/*
-	 * Hardware DMA drivers call back from a tasklet; run callbacks with
-	 * bottom halves disabled so that one that sleeps is caught here too.
+	 * Hardware DMA drivers call back from a tasklet or an interrupt; run
+	 * callbacks from the worker with bottom halves disabled so that one
+	 * that sleeps is caught there too.
 	 */
-	local_bh_disable();
+	if (!in_irq)
+		local_bh_disable();
 	if (tx->callback_result)
 		tx->callback_result(tx->callback_param, res);
 	else if (tx->callback)
 		tx->callback(tx->callback_param);
-	local_bh_enable();
+	if (!in_irq)
+		local_bh_enable();
 	kfree(desc);
+}
+
+/*
+ * Take the next issued descriptor, if it is at most @max_len long. Without
+ * one, give up the channel (return NULL, *@handed is false); with a longer
+ * one, keep owning it for the worker (return NULL, *@handed is true).
+ */
+static struct loop_dma_desc *loop_dma_take(struct loop_dma_chan *lchan,
+					   size_t max_len, bool *handed)
+{
+	struct loop_dma_desc *desc;
+	unsigned long flags;
+
+	*handed = false;
+	spin_lock_irqsave(&lchan->lock, flags);
+	desc = loop_dma_first(lchan);
+	if (!desc)
+		lchan->running = false;
+	else if (desc->len > max_len)
+		*handed = true;
+	else
+		list_del(&desc->node);
+	spin_unlock_irqrestore(&lchan->lock, flags);
+
+	return *handed ? NULL : desc;
+}
+
+static void loop_dma_run_one(struct loop_dma_chan *lchan,
+			     struct loop_dma_desc *desc, bool in_irq)
+{
+	struct dmaengine_result res = { };
+
+	res.result = loop_dma_run(lchan, desc, &res.residue);
+	loop_dma_complete(lchan, desc, &res, in_irq);
+}
+
+static void loop_dma_irq_work(struct irq_work *work)
+{
+	struct loop_dma_chan *lchan = container_of(work, struct loop_dma_chan,
+						   irq_work);
+	struct loop_dma_desc *desc;
+	size_t budget = LOOP_DMA_INLINE_BUDGET;
+	bool handed;
+
+	for (;;) {
+		desc = loop_dma_take(lchan, min_t(size_t, budget,
+						  LOOP_DMA_INLINE_MAX),
+				     &handed);
+		if (!desc)
+			break;
+		budget -= desc->len;
+		loop_dma_run_one(lchan, desc, true);
+	}
+
+	/* A long transfer, or too much for an interrupt: the worker goes on */
+	if (handed)
+		queue_work(lchan->epc->dma_wq, &lchan->work);
 }
 
 static void loop_dma_work(struct work_struct *work)
@@ -206,22 +304,10 @@ static void loop_dma_work(struct work_struct *work)
 	struct loop_dma_chan *lchan = container_of(work, struct loop_dma_chan,
 						   work);
 	struct loop_dma_desc *desc;
-	struct dmaengine_result res;
-	unsigned long flags;
+	bool handed;
 
-	for (;;) {
-		spin_lock_irqsave(&lchan->lock, flags);
-		desc = list_first_entry_or_null(&lchan->issued,
-						struct loop_dma_desc, node);
-		if (desc)
-			list_del(&desc->node);
-		spin_unlock_irqrestore(&lchan->lock, flags);
-		if (!desc)
-			return;
-
-		res.residue = 0;
-		res.result = loop_dma_run(lchan, desc, &res.residue);
-		loop_dma_complete(lchan, desc, &res);
+	while ((desc = loop_dma_take(lchan, SIZE_MAX, &handed))) {
+		loop_dma_run_one(lchan, desc, false);
 		cond_resched();
 	}
 }
@@ -266,7 +352,11 @@ static int loop_dma_terminate_all(struct dma_chan *chan)
 
 static void loop_dma_synchronize(struct dma_chan *chan)
 {
-	flush_work(&to_loop_chan(chan)->work);
+	struct loop_dma_chan *lchan = to_loop_chan(chan);
+
+	/* The irq_work may hand over to the worker: wait for it first */
+	irq_work_sync(&lchan->irq_work);
+	flush_work(&lchan->work);
 }
 
 static int loop_dma_alloc_chan_resources(struct dma_chan *chan)
@@ -326,6 +416,7 @@ int loop_dma_register(struct loop_epc *lepc)
 		INIT_LIST_HEAD(&lchan->submitted);
 		INIT_LIST_HEAD(&lchan->issued);
 		INIT_WORK(&lchan->work, loop_dma_work);
+		init_irq_work(&lchan->irq_work, loop_dma_irq_work);
 		lchan->chan.device = dma;
 		list_add_tail(&lchan->chan.device_node, &dma->channels);
 	}

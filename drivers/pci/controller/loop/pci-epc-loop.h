@@ -142,10 +142,12 @@ struct loop_window_map {
  * @epc: controller it belongs to
  * @lock: protects the lists and @config
  * @submitted: descriptors submitted but not issued
- * @issued: descriptors issued, waiting for @work
+ * @issued: descriptors issued, waiting for @work or @irq_work
  * @config: slave configuration (holds the host address)
  * @error_cookie: the last transfer that failed
+ * @running: @work or @irq_work owns @issued and runs its descriptors
  * @work: moves the issued descriptors' data
+ * @irq_work: moves it at once, while the descriptors are short
  */
 struct loop_dma_chan {
 	struct dma_chan chan;
@@ -155,7 +157,9 @@ struct loop_dma_chan {
 	struct list_head issued;
 	struct dma_slave_config config;
 	dma_cookie_t error_cookie;
+	bool running;
 	struct work_struct work;
+	struct irq_work irq_work;
 };
 
 /**
