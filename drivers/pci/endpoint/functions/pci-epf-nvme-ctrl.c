@@ -11,11 +11,14 @@
  * on batches, so that a thread switch or a wait for a DMA transfer is paid
  * once per batch, not once per command.
  *
- * While there is work the poller goes round without sleeping. When a pass
- * finds nothing, it sleeps a few microseconds, twice as long after each
- * empty pass up to a millisecond, and up to 10 ms after a second without
- * work: an idle host costs a hundred wake-ups a second. A command the
- * fabrics controller completes wakes the poller up at once.
+ * While there is work the poller goes round without sleeping, and goes on
+ * for 100 us after the last pass that found work: at queue depth 1, the
+ * host's next command comes that soon after the completion of the last
+ * one. Then, after each pass that finds nothing, it sleeps a few
+ * microseconds, twice as long after each empty pass up to a millisecond,
+ * and up to 20 ms after a second without work: an idle host costs fifty
+ * wake-ups a second. A command the fabrics controller completes wakes the
+ * poller up at once.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -33,14 +36,16 @@
 /* CAP.TO: 60 s, in 500 ms units, covers the wait for the backend on reset */
 #define PCI_EPF_NVME_CAP_TO		120
 
-/* The poller sleeps this long after an empty pass, doubling up to ... */
+/* The poller goes on polling without sleeping this long after work ... */
+#define PCI_EPF_NVME_POLL_SPIN_NS	(100 * NSEC_PER_USEC)
+/* ... then sleeps this long after an empty pass, doubling up to ... */
 #define PCI_EPF_NVME_POLL_MIN_US	4
 /* ... this long, until it has found nothing for ... */
 #define PCI_EPF_NVME_POLL_MAX_US	1000
 /* ... this long, from when on it sleeps up to ... */
 #define PCI_EPF_NVME_POLL_IDLE_NS	NSEC_PER_SEC
 /* ... this long between polls */
-#define PCI_EPF_NVME_POLL_IDLE_US	10000
+#define PCI_EPF_NVME_POLL_IDLE_US	20000
 
 /* Shutdown lets the commands in flight complete for this long */
 #define PCI_EPF_NVME_SHUTDOWN_DRAIN	(5 * HZ)
@@ -311,7 +316,7 @@ static int pci_epf_nvme_poll_thread(void *data)
 {
 	struct pci_epf_nvme *nvme = data;
 	unsigned int sleep_us = 0;
-	u64 busy_at = ktime_get_ns();
+	u64 busy_at = ktime_get_ns(), quiet_ns;
 	bool idle;
 
 	while (!kthread_should_stop()) {
@@ -328,7 +333,13 @@ static int pci_epf_nvme_poll_thread(void *data)
 			continue;
 		}
 
-		idle = ktime_get_ns() - busy_at > PCI_EPF_NVME_POLL_IDLE_NS;
+		quiet_ns = ktime_get_ns() - busy_at;
+		if (quiet_ns < PCI_EPF_NVME_POLL_SPIN_NS) {
+			cond_resched();
+			cpu_relax();
+			continue;
+		}
+		idle = quiet_ns > PCI_EPF_NVME_POLL_IDLE_NS;
 		sleep_us = clamp(sleep_us * 2, PCI_EPF_NVME_POLL_MIN_US,
 				 idle ? PCI_EPF_NVME_POLL_IDLE_US :
 					PCI_EPF_NVME_POLL_MAX_US);
