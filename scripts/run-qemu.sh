@@ -197,7 +197,7 @@ main() {
 	local ramdir
 	parse_args "$@"
 	mkdir -p "$out"
-	rm -f "$out"/{rc,run-status,splats.txt,console.log,qemu.log,results,script.log}
+	rm -f "$out"/{rc,run-status,splats.txt,console.log,qemu.log,results,script.log,timings}
 	trap cleanup EXIT
 	trap on_signal INT TERM HUP
 	ramdir=$(ram_dir)
