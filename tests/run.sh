@@ -24,6 +24,10 @@ set -euo pipefail
 # host.
 declare -A BOOT_TIMEOUT=([rig]=900 [debug]=2700)
 declare -A TEST_TIMEOUT=([rig]=300 [debug]=1200)
+# From the guest's "powering off" to QEMU's exit. Under load, nvme.ko's
+# shutdown waits for the I/O in flight and the function drains for up to
+# 5 s; an idle power-off takes under a second.
+declare -A POWEROFF_TIMEOUT=([rig]=30 [debug]=60)
 
 flavours=(rig debug) only='' static=1
 declare -A TREE=()
@@ -135,14 +139,47 @@ ingest_guest_results() {
 	done <"$file"
 }
 
+# The power-off after the guest script, from run-qemu.sh's verdict. When a
+# guest test left load running for it (t-90-*.sh), the guest's init said
+# whether the load still ran when the power-off began.
+record_poweroff() {
+	local flavour=$1 out=$2 boot=$3 state=$4 secs=$5 name=power-off n
+	if [[ -e $out/poweroff-load ]]; then
+		name="power-off under load"
+		if ! grep -aq 'init: power-off load running' "$out/console.log"; then
+			record FAIL "$flavour/$name" "the load had ended before the power-off (see $out/console.log)"
+			return
+		fi
+	fi
+	case $state in
+	ok)
+		if [[ -s $out/poweroff-splats.txt ]]; then
+			n=$(wc -l <"$out/poweroff-splats.txt")
+			record FAIL "$flavour/$name" "$n splat lines after the power-off began, first: $(head -n 1 "$out/poweroff-splats.txt" | cut -c1-200) (see $out/poweroff.log)"
+		else
+			record PASS "$flavour/$name" "${secs}s"
+		fi ;;
+	hang) record FAIL "$flavour/$name" "QEMU still running ${POWEROFF_TIMEOUT[$flavour]}s after the guest began its power-off: killed (see $out/poweroff.log)" ;;
+	crash) record FAIL "$flavour/$name" "QEMU exited without the kernel's power-down message (see $out/poweroff.log)" ;;
+	*)
+		if [[ $boot == ok ]]; then
+			record FAIL "$flavour/$name" "the guest never began its power-off (see $out/console.log)"
+		else
+			record SKIP "$flavour/$name" "no complete boot"
+		fi ;;
+	esac
+}
+
 # The boot's own tests, from run-qemu.sh's verdict in run-status.
 record_boot() {
-	local flavour=$1 out=$2 status kv boot='' logstate='' first n
+	local flavour=$1 out=$2 status kv boot='' logstate='' poweroff='' poweroff_s='' first n
 	status=$(cat "$out/run-status" 2>/dev/null || true)
 	for kv in $status; do
 		case $kv in
 		boot=*) boot=${kv#*=} ;;
 		log=*) logstate=${kv#*=} ;;
+		poweroff=*) poweroff=${kv#*=} ;;
+		poweroff_s=*) poweroff_s=${kv#*=} ;;
 		esac
 	done
 	case $boot in
@@ -159,6 +196,7 @@ record_boot() {
 		record FAIL "$flavour/kernel log clean" "$n splat lines, first: $first (see $out/console.log)" ;;
 	*) record SKIP "$flavour/kernel log clean" "no boot" ;;
 	esac
+	record_poweroff "$flavour" "$out" "$boot" "$poweroff" "$poweroff_s"
 	log "$flavour boot: ${status:-no status}"
 }
 
@@ -171,7 +209,9 @@ boot_flavour() {
 	"$REPO_DIR/scripts/run-qemu.sh" --tree "${TREE[$flavour]}" \
 		--script "$REPO_DIR/tests/guest/suite.sh" --out "$out" \
 		--moddir "$(moddir "$flavour")" \
-		--timeout "${BOOT_TIMEOUT[$flavour]}" >"$RUN_DIR/$flavour/run-qemu.log" 2>&1 || true
+		--timeout "${BOOT_TIMEOUT[$flavour]}" \
+		--poweroff-timeout "${POWEROFF_TIMEOUT[$flavour]}" \
+		>"$RUN_DIR/$flavour/run-qemu.log" 2>&1 || true
 	ingest_guest_results "$flavour" "$out/results"
 	record_boot "$flavour" "$out"
 }
