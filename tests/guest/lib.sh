@@ -26,6 +26,12 @@ T_CLEANUP=()
 T_TIMINGS=${T_TIMINGS:-$RIG_OUT/timings}
 T_LAST=${EPOCHREALTIME/[.,]/}
 
+# t_sleep SECONDS: sleep without an exec (an exec costs 0.1 s and more
+# under TCG, several times that on the debug kernel): a read with a time
+# limit on a pipe nobody writes to.
+exec {T_SLEEP_FD}<> <(:)
+t_sleep() { read -rt "$1" -u "$T_SLEEP_FD" || true; }
+
 # Tabs and newlines would break the one-line-per-result format.
 _t_flat() {
 	local s=${1//$'\t'/ }
