@@ -12,8 +12,8 @@ set -uo pipefail
 . "$RIG_REPO/tests/guest/nvmet-lib.sh"
 . "$RIG_REPO/tests/guest/nvme-lib.sh"
 if [[ ${RIG_FLAVOUR:-rig} == debug ]]; then
-	FIO_MB=${FIO_MB:-8}
-	FIO_SMALL=${FIO_SMALL:-4}
+	FIO_MB=${FIO_MB:-4}
+	FIO_SMALL=${FIO_SMALL:-2}
 else
 	FIO_MB=${FIO_MB:-64}
 	FIO_SMALL=${FIO_SMALL:-8}
