@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # The body of the NVMe function's guest tests: the function bound to the
 # loopback controller and connected to an nvmet target, the stock nvme.ko
@@ -23,13 +24,17 @@ fi
 # status code type and code (bits 10:0) of the status field it prints; the
 # CRD, More and DNR bits may be anything (a status relayed from nvmet
 # carries More, as nvmet logs its errors).
+# The status is the last "(0x...)" of the output; found in bash, as an
+# exec costs up to a second on the debug kernel.
 expect_status() {
-	local code=$1 out st
+	local code=$1 out st=
 	shift
 	out=$("$@" 2>&1)
 	echo "$out"
-	st=$(grep -oiE '\(0x[0-9a-f]+\)' <<<"$out" | tail -n 1)
-	st=${st//[()]/}
+	while [[ $out =~ \((0x[0-9a-fA-F]+)\)(.*)$ ]]; do
+		st=${BASH_REMATCH[1]}
+		out=${BASH_REMATCH[2]}
+	done
 	[[ -n $st ]] && (((st & 0x7ff) == code))
 }
 
@@ -63,25 +68,25 @@ data_checks() {
 	t_check "host enables write zeroes" test "$(<"$q/write_zeroes_max_bytes")" -gt 0
 	head -c $((6 * R)) /dev/urandom >$DATA.pattern
 	cp $DATA.pattern $DATA.expected
-	t_check "pattern written" dd if=$DATA.pattern of=$B bs=$R oflag=direct status=none
+	t_check "pattern written" dd if=$DATA.pattern of="$B" bs=$R oflag=direct status=none
 	if [[ $BACKING == file ]]; then
 		t_check "write zeroes relays Invalid Opcode (tmpfs file)" expect_status 0x1 \
-			nvme write-zeroes $B -n 1 -s $((R / ss)) -c $((R / ss - 1))
+			nvme write-zeroes "$B" -n 1 -s $((R / ss)) -c $((R / ss - 1))
 	else
-		t_check "write zeroes" nvme write-zeroes $B -n 1 -s $((R / ss)) -c $((R / ss - 1))
+		t_check "write zeroes" nvme write-zeroes "$B" -n 1 -s $((R / ss)) -c $((R / ss - 1))
 		zero_expected $R $R
 	fi
-	t_check "discard" blkdiscard -o $((2 * R)) -l $R $B
+	t_check "discard" blkdiscard -o $((2 * R)) -l $R "$B"
 	zero_expected $((2 * R)) $R
-	t_check "zeroout" blkdiscard -z -o $((3 * R)) -l $R $B
+	t_check "zeroout" blkdiscard -z -o $((3 * R)) -l $R "$B"
 	zero_expected $((3 * R)) $R
-	t_check "dsm deallocate, two ranges" nvme dsm $B -n 1 --ad \
+	t_check "dsm deallocate, two ranges" nvme dsm "$B" -n 1 --ad \
 		-s $(((4 * R + R / 4) / ss)),$(((4 * R + 3 * R / 4) / ss)) \
 		-b $((R / 4 / ss)),$((R / 4 / ss))
 	zero_expected $((4 * R + R / 4)) $((R / 4))
 	zero_expected $((4 * R + 3 * R / 4)) $((R / 4))
-	t_check "flush" nvme flush $B -n 1
-	dd if=$B of=$DATA.read bs=$R count=6 iflag=direct status=none
+	t_check "flush" nvme flush "$B" -n 1
+	dd if="$B" of=$DATA.read bs=$R count=6 iflag=direct status=none
 	t_check "data read back as expected" cmp $DATA.expected $DATA.read
 	rm -f $DATA.*
 }
@@ -89,34 +94,35 @@ data_checks() {
 t_on_exit nvme_fn_cleanup
 nvme_fn_setup || exit 1
 
-fio --name=v --filename=$B --ioengine=io_uring --direct=1 \
-	--rw=randrw --bsrange=$(blockdev --getss $B)-1M --iodepth=32 --size=${FIO_MB}M --verify=crc32c --numjobs=2 \
-	--offset_increment=256M --output=/rig-out/fio-verify-$BACKING-$TRANSPORT.txt
+fio --name=v --filename="$B" --ioengine=io_uring --direct=1 \
+	--rw=randrw --bsrange="$(blockdev --getss "$B")-1M" --iodepth=32 --size="${FIO_MB}M" \
+	--verify=crc32c --numjobs=2 --offset_increment=256M \
+	--output="/rig-out/fio-verify-$BACKING-$TRANSPORT.txt"
 t_check "fio verify" test $? -eq 0
-t_check "fio qd128" fio --name=q --filename=$B --ioengine=io_uring --direct=1 \
+t_check "fio qd128" fio --name=q --filename="$B" --ioengine=io_uring --direct=1 \
 	--rw=randwrite --bs=4k --iodepth=128 --size=$((FIO_MB / 4 + 1))M --verify=crc32c
 data_checks
 
 # Negative admin commands: status codes from the specification
-t_check "invalid opcode" expect_status 0x1 nvme admin-passthru $C -o 0xbf
-t_check "create CQ qid 0" expect_status 0x101 nvme admin-passthru $C -o 0x05 --cdw10=0x000f0000 --cdw11=1 -l 4096 -w -i /dev/zero
-t_check "create CQ qid 3" expect_status 0x101 nvme admin-passthru $C -o 0x05 --cdw10=0x000f0003 --cdw11=1 -l 4096 -w -i /dev/zero
-t_check "create CQ existing" expect_status 0x101 nvme admin-passthru $C -o 0x05 --cdw10=0x000f0001 --cdw11=1 -l 4096 -w -i /dev/zero
-t_check "delete CQ in use" expect_status 0x10c nvme admin-passthru $C -o 0x04 --cdw10=1
-t_check "delete SQ 7" expect_status 0x101 nvme admin-passthru $C -o 0x00 --cdw10=7
-t_check "delete SQ 0" expect_status 0x101 nvme admin-passthru $C -o 0x00 --cdw10=0
-t_check "APST unsupported" expect_status 0x2 nvme get-feature $C -f 0x0c
-t_check "save unsupported" expect_status 0x10d nvme set-feature $C -f 8 -v 0 -s
-t_check "log page too long" expect_status 0x2 nvme admin-passthru $C -o 0x02 --cdw10=0xffff0002 --cdw11=0xffff -l 4096 -r
-t_check "irq coalescing set" nvme set-feature $C -f 8 -v 0x0a03
+t_check "invalid opcode" expect_status 0x1 nvme admin-passthru "$C" -o 0xbf
+t_check "create CQ qid 0" expect_status 0x101 nvme admin-passthru "$C" -o 0x05 --cdw10=0x000f0000 --cdw11=1 -l 4096 -w -i /dev/zero
+t_check "create CQ qid 3" expect_status 0x101 nvme admin-passthru "$C" -o 0x05 --cdw10=0x000f0003 --cdw11=1 -l 4096 -w -i /dev/zero
+t_check "create CQ existing" expect_status 0x101 nvme admin-passthru "$C" -o 0x05 --cdw10=0x000f0001 --cdw11=1 -l 4096 -w -i /dev/zero
+t_check "delete CQ in use" expect_status 0x10c nvme admin-passthru "$C" -o 0x04 --cdw10=1
+t_check "delete SQ 7" expect_status 0x101 nvme admin-passthru "$C" -o 0x00 --cdw10=7
+t_check "delete SQ 0" expect_status 0x101 nvme admin-passthru "$C" -o 0x00 --cdw10=0
+t_check "APST unsupported" expect_status 0x2 nvme get-feature "$C" -f 0x0c
+t_check "save unsupported" expect_status 0x10d nvme set-feature "$C" -f 8 -v 0 -s
+t_check "log page too long" expect_status 0x2 nvme admin-passthru "$C" -o 0x02 --cdw10=0xffff0002 --cdw11=0xffff -l 4096 -r
+t_check "irq coalescing set" nvme set-feature "$C" -f 8 -v 0x0a03
 t_check "irq coalescing get" eval "nvme get-feature $C -f 8 | grep -q 0x00000a03"
-t_check "fio with coalescing" fio --name=c --filename=$B --ioengine=io_uring --direct=1 \
+t_check "fio with coalescing" fio --name=c --filename="$B" --ioengine=io_uring --direct=1 \
 	--rw=randread --bs=4k --iodepth=16 --size=$((2 * FIO_SMALL))M --runtime=3 --time_based
 t_check "effects log" eval "nvme effects-log $C | grep -q 'Create I/O Completion'"
-t_check "smart log" nvme smart-log $C
-t_check "error log" nvme error-log $C -e 4
-t_check "id-ns" nvme id-ns $B
-t_check "fio after negatives" fio --name=v2 --filename=$B --ioengine=io_uring --direct=1 \
+t_check "smart log" nvme smart-log "$C"
+t_check "error log" nvme error-log "$C" -e 4
+t_check "id-ns" nvme id-ns "$B"
+t_check "fio after negatives" fio --name=v2 --filename="$B" --ioengine=io_uring --direct=1 \
 	--rw=randwrite --bs=8k --iodepth=16 --size=$((2 * FIO_SMALL))M --verify=crc32c
 
 # host_back SUFFIX WHAT: the host's controller and namespace come back
@@ -134,7 +140,7 @@ host_back() {
 # Reset under load, then unbind under load
 start_load "$B"
 t_check "load for reset" load_running "$B"
-t_check "reset under load" nvme reset $C
+t_check "reset under load" nvme reset "$C"
 t_check "subsystem reset refused (CAP.NSSRS is 0)" eval "! nvme subsystem-reset $C"
 t_check "still under load" kill -0 $LOAD_PID
 t_check "unbind under load" eval "epc_stop && epf_unbind pci_epf_nvme n0"
@@ -154,18 +160,18 @@ echo 1 >/sys/bus/pci/rescan
 host_back " after rescan" rescan
 # Free queue pair 2 behind the host driver's back, then check creation.
 # With a single vector (INTx) nvme.ko creates one I/O queue only.
-P="-l 4096 -w -i /dev/zero"
+P=(-l 4096 -w -i /dev/zero)
 queue_checks() {
-t_check "delete SQ 2" nvme admin-passthru $C -o 0x00 --cdw10=2
-t_check "delete CQ 2" nvme admin-passthru $C -o 0x04 --cdw10=2
-t_check "create CQ size 1" expect_status 0x102 nvme admin-passthru $C -o 0x05 --cdw10=0x00000002 --cdw11=3 $P
-t_check "create CQ size > MQES" expect_status 0x102 nvme admin-passthru $C -o 0x05 --cdw10=0x00400002 --cdw11=3 $P
-t_check "create CQ not contiguous" expect_status 0x2 nvme admin-passthru $C -o 0x05 --cdw10=0x000f0002 --cdw11=2 $P
-t_check "create CQ bad vector" expect_status 0x108 nvme admin-passthru $C -o 0x05 --cdw10=0x000f0002 --cdw11=0x00640003 $P
-t_check "create SQ on missing CQ" expect_status 0x100 nvme admin-passthru $C -o 0x01 --cdw10=0x000f0002 --cdw11=0x00020001 $P
-t_check "create CQ 2" nvme admin-passthru $C -o 0x05 --cdw10=0x000f0002 --cdw11=3 $P
-t_check "delete CQ 2 again" nvme admin-passthru $C -o 0x04 --cdw10=2
-t_check "delete CQ 2 twice" expect_status 0x101 nvme admin-passthru $C -o 0x04 --cdw10=2
+t_check "delete SQ 2" nvme admin-passthru "$C" -o 0x00 --cdw10=2
+t_check "delete CQ 2" nvme admin-passthru "$C" -o 0x04 --cdw10=2
+t_check "create CQ size 1" expect_status 0x102 nvme admin-passthru "$C" -o 0x05 --cdw10=0x00000002 --cdw11=3 "${P[@]}"
+t_check "create CQ size > MQES" expect_status 0x102 nvme admin-passthru "$C" -o 0x05 --cdw10=0x00400002 --cdw11=3 "${P[@]}"
+t_check "create CQ not contiguous" expect_status 0x2 nvme admin-passthru "$C" -o 0x05 --cdw10=0x000f0002 --cdw11=2 "${P[@]}"
+t_check "create CQ bad vector" expect_status 0x108 nvme admin-passthru "$C" -o 0x05 --cdw10=0x000f0002 --cdw11=0x00640003 "${P[@]}"
+t_check "create SQ on missing CQ" expect_status 0x100 nvme admin-passthru "$C" -o 0x01 --cdw10=0x000f0002 --cdw11=0x00020001 "${P[@]}"
+t_check "create CQ 2" nvme admin-passthru "$C" -o 0x05 --cdw10=0x000f0002 --cdw11=3 "${P[@]}"
+t_check "delete CQ 2 again" nvme admin-passthru "$C" -o 0x04 --cdw10=2
+t_check "delete CQ 2 twice" expect_status 0x101 nvme admin-passthru "$C" -o 0x04 --cdw10=2
 }
 if [[ $MSI -gt 0 || $MSIX -gt 0 ]]; then
 	queue_checks
@@ -175,6 +181,6 @@ fi
 t_check "shutdown path (rmmod nvme)" rmmod nvme
 t_check "stop" epc_stop
 t_check "unbind" epf_unbind pci_epf_nvme n0
-t_check "rmdir" rmdir $FN
+t_check "rmdir" rmdir "$FN"
 t_check "rmmod" rmmod pci_epf_nvme
 nvmet_teardown

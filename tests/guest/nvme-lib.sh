@@ -45,11 +45,11 @@ nvme_fn_setup() {
 # next one's set-up. After a clean run every step finds nothing to do.
 nvme_fn_cleanup() {
 	[[ -z $LOAD_PID ]] || kill -9 "$LOAD_PID" 2>/dev/null
-	! grep -q '^nvme ' /proc/modules || rmmod nvme
+	[[ ! -e /sys/module/nvme/initstate ]] || rmmod nvme
 	epc_stop 2>/dev/null
 	epf_unbind pci_epf_nvme n0 2>/dev/null
 	[[ ! -d $FN ]] || rmdir "$FN"
-	! grep -q '^pci_epf_nvme ' /proc/modules || rmmod pci_epf_nvme
+	[[ ! -e /sys/module/pci_epf_nvme/initstate ]] || rmmod pci_epf_nvme
 	nvmet_teardown
 }
 
