@@ -6,8 +6,8 @@
 # Boot a test kernel tree under QEMU (TCG) and run one guest script in it.
 #
 # Usage: scripts/run-qemu.sh --tree DIR --script PATH [--out DIR]
-#            [--moddir DIR] [--timeout SEC] [--mem SIZE] [--smp N]
-#            [--append ARGS]
+#            [--moddir DIR] [--timeout SEC] [--poweroff-timeout SEC]
+#            [--mem SIZE] [--smp N] [--append ARGS]
 #
 # The guest's root is the host's root, read-only over virtio-9p, so the
 # guest runs the host's tools and sees the script, the tree and the
@@ -18,12 +18,20 @@
 # device: its BAR2 is then an MMIO alias of all guest RAM, which the
 # loopback endpoint controller (pci-epc-loop) uses as its window.
 #
+# Once the guest says it powers off (tests/guest/init.sh, after the
+# script), it has --poweroff-timeout seconds (default 60) to get there: a
+# power-off is a test too (the kernel's device shutdown path runs, maybe
+# under load, see t-90-*.sh).
+#
 # Exit status: the guest script's exit status, or
+#   123  the script passed but the power-off hung (QEMU killed) or crashed
 #   124  timeout (QEMU killed)
 #   125  the guest wrote no exit status (crash, panic, init failure)
 #   126  the script passed but the console log holds a kernel splat
-# OUT/run-status says the same in words (boot=... log=... rc=...), and
-# OUT/splats.txt lists the splat lines, for the test harness.
+# OUT/run-status says the same in words (boot=... log=... rc=...
+# poweroff=ok|hang|crash|none poweroff_s=...), OUT/splats.txt lists the
+# splat lines, and OUT/poweroff-splats.txt those after the power-off
+# began, for the test harness.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -31,7 +39,12 @@ set -euo pipefail
 SPLAT_RE='WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|soft lockup|hard LOCKUP|Kernel panic|kmemleak: .* new suspected memory leaks|unreferenced object|general protection fault|Call Trace:'
 
 tree='' script='' out='' moddir='' timeout=600 mem=2G smp=2 append=''
+poweroff_timeout=60
 ramfile='' qemu_pid=''
+# What init.sh says when it powers off, and what the kernel says when it
+# gets there.
+POWEROFF_MARK='init: (.*, )?powering off'
+POWERDOWN_MSG='reboot: Power down'
 
 usage() {
 	awk '/^# Usage:/ { u = 1 } u && !/^# ./ { exit } u { print substr($0, 3) }' "$0" >&2
@@ -46,6 +59,7 @@ parse_args() {
 		--out) out=$2; shift 2 ;;
 		--moddir) moddir=$2; shift 2 ;;
 		--timeout) timeout=$2; shift 2 ;;
+		--poweroff-timeout) poweroff_timeout=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
 		--append) append=$2; shift 2 ;;
@@ -145,7 +159,31 @@ qemu_args() {
 # they carry a printk timestamp, while the guest script's own output (which
 # may well say "WARNING:") does not.
 find_splats() {
-	grep -aE "\[ *[0-9]+\.[0-9]+\].*($SPLAT_RE)" "$out/console.log" || true
+	grep -aE "\[ *[0-9]+\.[0-9]+\].*($SPLAT_RE)" "${1:-$out/console.log}" || true
+}
+
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+
+# Wait for QEMU. Once the guest has begun its power-off, QEMU must exit
+# within $poweroff_timeout seconds, or it is killed. Sets poweroff_at and
+# poweroff_us (when the power-off began, and how long it took) and
+# poweroff_hung.
+wait_qemu() {
+	poweroff_at='' poweroff_us='' poweroff_hung=0
+	while kill -0 "$qemu_pid" 2>/dev/null; do
+		if [[ -z $poweroff_at ]]; then
+			! grep -aqE "$POWEROFF_MARK" "$out/console.log" 2>/dev/null ||
+				poweroff_at=$(now_us)
+		elif (($(now_us) - poweroff_at > poweroff_timeout * 1000000)); then
+			log "power-off not done after ${poweroff_timeout}s: QEMU killed"
+			poweroff_hung=1
+			kill -TERM "$qemu_pid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.2
+	done
+	wait "$qemu_pid" || status=$?
+	[[ -z $poweroff_at ]] || poweroff_us=$(($(now_us) - poweroff_at))
 }
 
 run_qemu() {
@@ -153,14 +191,28 @@ run_qemu() {
 	log "booting $(basename "$tree") with $(basename "$script") (timeout ${timeout}s, log $out/console.log)"
 	timeout -k 10 "$timeout" "${qemu_cmd[@]}" </dev/null >"$out/qemu.log" 2>&1 &
 	qemu_pid=$!
-	wait "$qemu_pid" || status=$?
+	wait_qemu
 	qemu_pid=
 	elapsed=$((SECONDS - start))
 	qemu_status=$status
 }
 
+# none: the guest never began to power off; ok: the kernel got there;
+# hang: QEMU killed; crash: QEMU exited without the kernel's power-down.
+poweroff_state() {
+	if [[ -z $poweroff_at ]]; then
+		echo none
+	elif [[ $poweroff_hung -eq 1 ]]; then
+		echo hang
+	elif grep -aq "$POWERDOWN_MSG" "$out/console.log"; then
+		echo ok
+	else
+		echo crash
+	fi
+}
+
 report() {
-	local boot=ok logstate=clean rc=none ret splats
+	local boot=ok logstate=clean rc=none ret splats poweroff poweroff_s=''
 	if [[ $qemu_status -eq 124 || $qemu_status -eq 137 ]]; then
 		boot=timeout
 	elif [[ -s $out/rc ]]; then
@@ -180,8 +232,14 @@ report() {
 		log "kernel splat in $out/console.log:"
 		printf '%s\n' "$splats" | head -n 40 | sed 's/^/  /' >&2
 	fi
-	echo "boot=$boot log=$logstate rc=$rc elapsed=$elapsed" >"$out/run-status"
-	log "boot=$boot log=$logstate rc=$rc (${elapsed}s)"
+	poweroff=$(poweroff_state)
+	[[ -z $poweroff_us ]] || poweroff_s=$(printf '%d.%01d' $((poweroff_us / 1000000)) \
+		$((poweroff_us % 1000000 / 100000)))
+	sed -nE "/$POWEROFF_MARK/,\$p" "$out/console.log" >"$out/poweroff.log"
+	find_splats "$out/poweroff.log" >"$out/poweroff-splats.txt"
+	echo "boot=$boot log=$logstate rc=$rc elapsed=$elapsed poweroff=$poweroff" \
+		"poweroff_s=${poweroff_s:-none}" >"$out/run-status"
+	log "boot=$boot log=$logstate rc=$rc poweroff=$poweroff (${elapsed}s, power-off ${poweroff_s:-none}s)"
 
 	case $boot in
 	timeout) ret=124 ;;
@@ -189,6 +247,7 @@ report() {
 	*) ret=$rc ;;
 	esac
 	[[ $ret =~ ^[0-9]+$ ]] || ret=125
+	[[ $ret -ne 0 || $poweroff == ok ]] || ret=123
 	[[ $ret -ne 0 || $logstate == clean ]] || ret=126
 	return "$ret"
 }
@@ -197,7 +256,8 @@ main() {
 	local ramdir
 	parse_args "$@"
 	mkdir -p "$out"
-	rm -f "$out"/{rc,run-status,splats.txt,console.log,qemu.log,results,script.log}
+	rm -f "$out"/{rc,run-status,splats.txt,console.log,qemu.log,results,script.log,timings} \
+		"$out"/{poweroff.log,poweroff-splats.txt,poweroff-load}
 	trap cleanup EXIT
 	trap on_signal INT TERM HUP
 	ramdir=$(ram_dir)

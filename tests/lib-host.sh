@@ -57,6 +57,36 @@ build_modules() {
 	! grep -qiE '(warning|error):' "$logf"
 }
 
+# source_key: a hash of the content of every file sync_sources copies.
+source_key() {
+	local p names=()
+	for p in "${BUILD_PRODUCTS[@]}"; do
+		names+=(! -name "$p")
+	done
+	(cd "$REPO_DIR" && find Kbuild Makefile Kconfig drivers -type f "${names[@]}" \
+		-exec sha256sum {} + | LC_ALL=C sort -k 2) | sha256sum | cut -c1-16
+}
+
+# build_modules_cached TREE DEST LOG: build_modules, unless DEST holds a
+# build that passed from the same sources for the same tree. Like the
+# kernel trees, a build is keyed by all that goes into it, so an unchanged
+# repository builds nothing again; its log is the one of that build. The
+# static checks' W=1 build is never reused.
+build_modules_cached() {
+	local tree=$1 dest=$2 logf=$3 key
+	key="$(realpath "$tree") $(source_key)"
+	if [[ -f $dest/.build-key && $(<"$dest/.build-key") == "$key" && -f $dest/.build-log ]]; then
+		{
+			echo "# modules reused: built from the same sources for the same tree"
+			cat "$dest/.build-log"
+		} >"$logf"
+		return 0
+	fi
+	build_modules "$tree" "$dest" "$logf" || return 1
+	cp "$logf" "$dest/.build-log"
+	echo "$key" >"$dest/.build-key"
+}
+
 # collect_modules BUILD_DIR OUT_DIR: the built .ko files, flat in a clean
 # OUT_DIR: guest tests load them as $RIG_MODDIR/<name>.ko.
 collect_modules() {

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The project's test command. Installs what is missing, builds the test
-# kernels and the modules, runs the static checks, then boots one QEMU
-# guest per kernel flavour that runs tests/guest/suite.sh (smoke.sh and
-# every tests/guest/t-*.sh). Prints one line per test and a total; exits 1
-# if any test failed. Everything lands in results/<date>/ (results/latest).
+# kernels and the modules (both cached, keyed by their inputs), then, all
+# at the same time, runs the static checks and boots one QEMU guest per
+# kernel flavour that runs tests/guest/suite.sh (smoke.sh and every
+# tests/guest/t-*.sh). Prints one line per test and a total; exits 1 if
+# any test failed. Everything lands in results/<date>/ (results/latest).
 #
 # Usage: tests/run.sh [--flavour rig|debug|all] [--only PATTERN] [--no-static]
 #   --flavour    kernel flavour(s) to test (default all)
@@ -24,6 +25,10 @@ set -euo pipefail
 # host.
 declare -A BOOT_TIMEOUT=([rig]=900 [debug]=2700)
 declare -A TEST_TIMEOUT=([rig]=300 [debug]=1200)
+# From the guest's "powering off" to QEMU's exit. Under load, nvme.ko's
+# shutdown waits for the I/O in flight and the function drains for up to
+# 5 s; an idle power-off takes under a second.
+declare -A POWEROFF_TIMEOUT=([rig]=30 [debug]=60)
 
 flavours=(rig debug) only='' static=1
 declare -A TREE=()
@@ -98,7 +103,7 @@ build_kernel() {
 build_flavour_modules() {
 	local flavour=$1 logf=$RUN_DIR/$1/modules-build.log
 	log "building the modules for $flavour"
-	if build_modules "${TREE[$flavour]}" "$CACHE_DIR/modbuild-$flavour" "$logf"; then
+	if build_modules_cached "${TREE[$flavour]}" "$CACHE_DIR/modbuild-$flavour" "$logf"; then
 		record PASS "$flavour/modules build"
 	else
 		record FAIL "$flavour/modules build" "$(log_excerpt "$logf") (see $logf)"
@@ -108,7 +113,10 @@ build_flavour_modules() {
 
 moddir() { echo "$CACHE_DIR/modules-$1"; }
 
-static_checks() {
+# The static checks run in the background, beside the guests: their
+# results and output are taken in by finish_static_checks.
+STATIC_PID=
+start_static_checks() {
 	local f tree=
 	for f in "${flavours[@]}"; do
 		if [[ -n ${TREE[$f]} ]]; then
@@ -120,9 +128,22 @@ static_checks() {
 		record SKIP "static/checks" "no kernel tree built"
 		return
 	fi
-	log "static checks"
-	"$REPO_DIR/tests/check-style.sh" --tree "$tree" --results "$RESULTS_FILE" \
-		--logdir "$RUN_DIR/static" || true
+	log "static checks (in the background)"
+	mkdir -p "$RUN_DIR/static"
+	: >"$RUN_DIR/static/results"
+	"$REPO_DIR/tests/check-style.sh" --tree "$tree" --results "$RUN_DIR/static/results" \
+		--logdir "$RUN_DIR/static" >"$RUN_DIR/static/output" 2>&1 &
+	STATIC_PID=$!
+}
+
+finish_static_checks() {
+	local start=$SECONDS
+	[[ -n $STATIC_PID ]] || return 0
+	wait "$STATIC_PID" || true
+	STATIC_PID=
+	cat "$RUN_DIR/static/output"
+	cat "$RUN_DIR/static/results" >>"$RESULTS_FILE"
+	log "static checks done (waited $((SECONDS - start))s)"
 }
 
 # Copy the guest's results into ours, names prefixed with the flavour.
@@ -135,14 +156,47 @@ ingest_guest_results() {
 	done <"$file"
 }
 
+# The power-off after the guest script, from run-qemu.sh's verdict. When a
+# guest test left load running for it (t-90-*.sh), the guest's init said
+# whether the load still ran when the power-off began.
+record_poweroff() {
+	local flavour=$1 out=$2 boot=$3 state=$4 secs=$5 name=power-off n
+	if [[ -e $out/poweroff-load ]]; then
+		name="power-off under load"
+		if ! grep -aq 'init: power-off load running' "$out/console.log"; then
+			record FAIL "$flavour/$name" "the load had ended before the power-off (see $out/console.log)"
+			return
+		fi
+	fi
+	case $state in
+	ok)
+		if [[ -s $out/poweroff-splats.txt ]]; then
+			n=$(wc -l <"$out/poweroff-splats.txt")
+			record FAIL "$flavour/$name" "$n splat lines after the power-off began, first: $(head -n 1 "$out/poweroff-splats.txt" | cut -c1-200) (see $out/poweroff.log)"
+		else
+			record PASS "$flavour/$name" "${secs}s"
+		fi ;;
+	hang) record FAIL "$flavour/$name" "QEMU still running ${POWEROFF_TIMEOUT[$flavour]}s after the guest began its power-off: killed (see $out/poweroff.log)" ;;
+	crash) record FAIL "$flavour/$name" "QEMU exited without the kernel's power-down message (see $out/poweroff.log)" ;;
+	*)
+		if [[ $boot == ok ]]; then
+			record FAIL "$flavour/$name" "the guest never began its power-off (see $out/console.log)"
+		else
+			record SKIP "$flavour/$name" "no complete boot"
+		fi ;;
+	esac
+}
+
 # The boot's own tests, from run-qemu.sh's verdict in run-status.
 record_boot() {
-	local flavour=$1 out=$2 status kv boot='' logstate='' first n
+	local flavour=$1 out=$2 status kv boot='' logstate='' poweroff='' poweroff_s='' first n
 	status=$(cat "$out/run-status" 2>/dev/null || true)
 	for kv in $status; do
 		case $kv in
 		boot=*) boot=${kv#*=} ;;
 		log=*) logstate=${kv#*=} ;;
+		poweroff=*) poweroff=${kv#*=} ;;
+		poweroff_s=*) poweroff_s=${kv#*=} ;;
 		esac
 	done
 	case $boot in
@@ -159,10 +213,16 @@ record_boot() {
 		record FAIL "$flavour/kernel log clean" "$n splat lines, first: $first (see $out/console.log)" ;;
 	*) record SKIP "$flavour/kernel log clean" "no boot" ;;
 	esac
+	record_poweroff "$flavour" "$out" "$boot" "$poweroff" "$poweroff_s"
 	log "$flavour boot: ${status:-no status}"
 }
 
-boot_flavour() {
+# The guests of all flavours run at the same time: much of their time
+# goes to waiting (devices coming and going, timers, I/O), not to the
+# host's CPUs. start_boot boots one in the background, finish_boot waits
+# for it and takes in its results.
+declare -A BOOT_PID=()
+start_boot() {
 	local flavour=$1 out=$RUN_DIR/$1/guest
 	mkdir -p "$out" "$(moddir "$flavour")"
 	printf 'ONLY=%q\nTEST_TIMEOUT=%q\nRIG_FLAVOUR=%q\n' "$only" \
@@ -171,13 +231,40 @@ boot_flavour() {
 	"$REPO_DIR/scripts/run-qemu.sh" --tree "${TREE[$flavour]}" \
 		--script "$REPO_DIR/tests/guest/suite.sh" --out "$out" \
 		--moddir "$(moddir "$flavour")" \
-		--timeout "${BOOT_TIMEOUT[$flavour]}" >"$RUN_DIR/$flavour/run-qemu.log" 2>&1 || true
+		--timeout "${BOOT_TIMEOUT[$flavour]}" \
+		--poweroff-timeout "${POWEROFF_TIMEOUT[$flavour]}" \
+		>"$RUN_DIR/$flavour/run-qemu.log" 2>&1 &
+	BOOT_PID[$flavour]=$!
+}
+
+finish_boot() {
+	local flavour=$1 out=$RUN_DIR/$1/guest
+	wait "${BOOT_PID[$flavour]}" || true
+	unset "BOOT_PID[$flavour]"
 	ingest_guest_results "$flavour" "$out/results"
 	record_boot "$flavour" "$out"
 }
 
+# Whatever way we leave, end the guests and checks still running in the
+# background (each run-qemu.sh kills its QEMU on SIGTERM).
+# shellcheck disable=SC2317 # called by the traps
+stop_background() {
+	local pid
+	for pid in "${BOOT_PID[@]}" $STATIC_PID; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+}
+
+# shellcheck disable=SC2317
+on_signal() {
+	log "interrupted"
+	exit 130
+}
+
 main() {
 	local f
+	trap stop_background EXIT
+	trap on_signal INT TERM HUP
 	parse_args "$@"
 	setup_run_dir
 	install_deps
@@ -190,10 +277,14 @@ main() {
 			build_flavour_modules "$f"
 		fi
 	done
-	[[ $static -eq 0 ]] || static_checks
+	for f in "${flavours[@]}"; do
+		[[ -z ${TREE[$f]} ]] || start_boot "$f"
+	done
+	[[ $static -eq 0 ]] || start_static_checks
+	[[ $static -eq 0 ]] || finish_static_checks
 	for f in "${flavours[@]}"; do
 		if [[ -n ${TREE[$f]} ]]; then
-			boot_flavour "$f"
+			finish_boot "$f"
 		else
 			record SKIP "$f/boot" "no kernel"
 		fi

@@ -12,7 +12,8 @@
 # read-only root cannot grow new directories, and neither /rig-out nor (on
 # many hosts) /lib/modules exists on the host. Stage 2 runs in that root:
 # it runs the script, records its exit status in /rig-out/rc, reports
-# kmemleak's findings and powers off.
+# kmemleak's findings and powers off (possibly under a load the script left
+# running, see report_poweroff_load).
 #
 # Every exec costs 0.1 s under TCG, and several times that on the debug
 # kernel, so the mounts go through two generated fstabs and `mount -a`
@@ -267,12 +268,27 @@ kmemleak_report() {
 		"$objects" >/dev/kmsg
 }
 
+# A test may leave load running for the power-off (its pid in
+# $RIG_OUT/poweroff-load): say whether it still runs, for the host to
+# check that the power-off really happened under load.
+report_poweroff_load() {
+	local f=$RIG_OUT/poweroff-load pid s
+	[[ -s $f ]] || return 0
+	pid=$(<"$f")
+	if read -ra s 2>/dev/null <"/proc/$pid/stat" && [[ ${s[2]} != Z ]]; then
+		say "power-off load running (pid $pid)"
+	else
+		say "power-off load ended before the power-off (pid $pid)"
+	fi
+}
+
 stage2() {
 	read_params
 	setup_env
 	run_script
 	kmemleak_report || say "kmemleak report failed"
 	echo "$SCRIPT_RC" >"$RIG_OUT/rc"
+	report_poweroff_load
 	say "powering off"
 	trap - EXIT
 	power_off

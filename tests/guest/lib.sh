@@ -21,6 +21,16 @@ if [[ -z ${T_GROUP:-} ]]; then
 fi
 T_FAILED=0
 T_CLEANUP=()
+# Where the time goes: each result's name and the seconds since the
+# previous result of the script (or its start), for tuning the suite.
+T_TIMINGS=${T_TIMINGS:-$RIG_OUT/timings}
+T_LAST=${EPOCHREALTIME/[.,]/}
+
+# t_sleep SECONDS: sleep without an exec (an exec costs 0.1 s and more
+# under TCG, several times that on the debug kernel): a read with a time
+# limit on a pipe nobody writes to.
+exec {T_SLEEP_FD}<> <(:)
+t_sleep() { read -rt "$1" -u "$T_SLEEP_FD" || true; }
 
 # Tabs and newlines would break the one-line-per-result format.
 _t_flat() {
@@ -29,10 +39,14 @@ _t_flat() {
 }
 
 _t_record() {
-	local status=$1 name msg
+	local status=$1 name msg now
 	name=$(_t_flat "$T_GROUP/$2")
 	msg=$(_t_flat "${3:-}")
 	printf '%s\t%s\t%s\n' "$status" "$name" "$msg" >>"$T_RESULTS"
+	now=${EPOCHREALTIME/[.,]/}
+	printf '%d.%06d\t%s\n' $(((now - T_LAST) / 1000000)) $(((now - T_LAST) % 1000000)) \
+		"$name" >>"$T_TIMINGS"
+	T_LAST=$now
 	if [[ -n $msg ]]; then
 		printf '%-5s %s: %s\n' "$status" "$name" "$msg"
 	else

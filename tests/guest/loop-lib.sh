@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Guest helpers for tests that use the loopback endpoint controller: load
 # it, bind an endpoint function through configfs, find the host-side
@@ -20,18 +21,26 @@ loop_unload() {
 	local drv=/sys/bus/pci/drivers/pci-epc-loop dev
 	grep -q '^pci_epc_loop ' /proc/modules || return 0
 	for dev in "$drv"/0000:*; do
-		[[ -e $dev ]] && echo "$(basename "$dev")" >"$drv/unbind"
+		[[ -e $dev ]] && echo "${dev##*/}" >"$drv/unbind"
 	done
 	rmmod pci_epc_loop
 }
 
-# wait_for COUNT CMD...: poll CMD every 0.1 s until it succeeds.
+# wait_for COUNT CMD...: poll CMD every 0.1 s until it succeeds, COUNT
+# times at most. The first polls come sooner (every 0.02 s for the first
+# 0.1 s): most waits here end within a few milliseconds.
 wait_for() {
-	local tries=$1
+	local tries=$(($1 * 5)) i=0
 	shift
-	while ((tries-- > 0)); do
+	while ((i < tries)); do
 		"$@" && return 0
-		sleep 0.1
+		if ((i < 5)); then
+			t_sleep 0.02
+			i=$((i + 1))
+		else
+			t_sleep 0.1
+			i=$((i + 5))
+		fi
 	done
 	return 1
 }
@@ -39,14 +48,38 @@ wait_for() {
 # loop_host_dev VENDOR DEVICE: print the sysfs path of the host-side
 # device with these ids on a loop bus (domains of 0x10000 and up).
 loop_host_dev() {
-	local d
+	local d vendor device
 	for d in /sys/bus/pci/devices/1????:*; do
-		[[ -e $d/vendor ]] || continue
-		if [[ $(<"$d/vendor") == "$1" && $(<"$d/device") == "$2" ]]; then
+		read -r vendor 2>/dev/null <"$d/vendor" || continue
+		read -r device 2>/dev/null <"$d/device" || continue
+		if [[ $vendor == "$1" && $device == "$2" ]]; then
 			echo "$d"
 			return 0
 		fi
 	done
+	return 1
+}
+
+# pcitest runs several tests in one go (one BAR, an IRQ type, INTx, one MSI
+# and one MSI-X vector, read, write and copy), one line each: "NAME:<TAB>
+# OKAY" or "NOT OKAY" or "(TEST) FAILED". Its exit status is not reliable.
+# pcitest_run ARGS...: run it once, its output in PCITEST_OUT.
+# pcitest_said NAME: the line NAME (e.g. BAR0, MSI17, "READ (   1024
+# bytes)", "SET IRQ TYPE TO MSI", "LEGACY IRQ") says OKAY.
+PCITEST=$RIG_TREE/tools/pci/pcitest
+PCITEST_OUT=
+
+pcitest_run() { PCITEST_OUT=$("$PCITEST" "$@" 2>&1); }
+
+pcitest_said() {
+	local line
+	while IFS= read -r line; do
+		[[ $line == "$1:"* ]] || continue
+		[[ ${line##*$'\t'} == OKAY ]] && return 0
+		echo "$line"
+		return 1
+	done <<<"$PCITEST_OUT"
+	echo "no \"$1\" line in: $PCITEST_OUT"
 	return 1
 }
 

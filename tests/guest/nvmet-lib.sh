@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Guest helpers that set up NVMe-oF targets (nvmet) for the endpoint
 # function to connect to: a subsystem with one namespace on null_blk

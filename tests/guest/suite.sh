@@ -56,6 +56,7 @@ run_one() {
 main() {
 	local script scripts=("$SUITE_DIR/smoke.sh")
 	: >"$T_RESULTS"
+	: >"$T_TIMINGS"
 	for script in "$SUITE_DIR"/t-*.sh; do
 		[[ -e $script ]] && scripts+=("$script")
 	done

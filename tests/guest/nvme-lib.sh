@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # D, C and B are for the scripts that source this
+#
+# Guest helpers for the NVMe function's tests: bring the function up on
+# the loopback controller, connected to an nvmet target, under the host's
+# stock nvme.ko; tear it down; run fio load on the host's namespace.
+# Source it after lib.sh, loop-lib.sh and nvmet-lib.sh. The caller may set:
+#   BACKING    null | file            (nvmet namespace backend)
+#   TRANSPORT  loop | tcp             (fabrics transport to the target)
+#   MSI, MSIX  vectors the function offers (both 0: INTx only)
+
+: "${BACKING:=null}" "${TRANSPORT:=loop}" "${MSI:=8}" "${MSIX:=8}"
+VID=0x104c DID=0xb50f
+FN=$(epf_dir pci_epf_nvme n0)
+# Set by nvme_fn_setup: the host-side PCI device, controller and namespace.
+D='' C='' B=''
+
+# nvme_fn_setup: the whole bring-up, each step a result. Fails at the
+# first step that fails.
+nvme_fn_setup() {
+	t_check "loop loads" loop_load || return 1
+	t_check "nvmet $BACKING $TRANSPORT" nvmet_setup "$BACKING" "$TRANSPORT" || return 1
+	modprobe nvme-fabrics
+	t_check "module loads" insmod "$RIG_MODDIR/pci-epf-nvme.ko" || return 1
+	t_check "function" epf_create pci_epf_nvme n0 vendorid=$VID deviceid=$DID \
+		msi_interrupts="$MSI" msix_interrupts="$MSIX" || return 1
+	nvmet_connect_string "$TRANSPORT" >"$FN/nvme/connect_opts"
+	echo 2 >"$FN/nvme/nr_io_queues"
+	echo 64 >"$FN/nvme/queue_depth"
+	t_check "bind" epf_bind pci_epf_nvme n0 || { dmesg | tail; return 1; }
+	t_check "no namespace node on the endpoint" eval '! ls /dev/nvme*n* /dev/ng* 2>/dev/null'
+	t_check "start" epc_start || return 1
+	t_check "host sees the function" wait_for 50 loop_host_dev $VID $DID || return 1
+	D=$(loop_host_dev $VID $DID)
+	modprobe nvme
+	t_check "host controller" wait_for 100 nvme_pcie_ctrl || { dmesg | tail -30; return 1; }
+	C=/dev/$(nvme_pcie_ctrl)
+	B=${C}n1
+	t_check "host namespace" wait_for 100 test -b "$B" || { dmesg | tail -30; return 1; }
+}
+
+# nvme_fn_cleanup: leave nothing behind for the next script, whatever
+# state a failure left: a failure in one configuration must not fail the
+# next one's set-up. After a clean run every step finds nothing to do.
+nvme_fn_cleanup() {
+	[[ -z $LOAD_PID ]] || kill -9 "$LOAD_PID" 2>/dev/null
+	[[ ! -e /sys/module/nvme/initstate ]] || rmmod nvme
+	epc_stop 2>/dev/null
+	epf_unbind pci_epf_nvme n0 2>/dev/null
+	[[ ! -d $FN ]] || rmdir "$FN"
+	[[ ! -e /sys/module/pci_epf_nvme/initstate ]] || rmmod pci_epf_nvme
+	nvmet_teardown
+}
+
+# Background load on the host's namespace, for the checks "under load".
+# start_load DEV [FIO ARGS...] starts fio on DEV (its pid in LOAD_PID);
+# load_running DEV then waits until the device has completed I/O since
+# (the load really runs) and fio is still there.
+LOAD_PID='' LOAD_N0=0
+
+io_count() {
+	local s
+	read -ra s <"/sys/block/${1#/dev/}/stat" || return 1
+	echo $((s[0] + s[4]))
+}
+
+io_grew() { [[ $(io_count "$1") -gt $((LOAD_N0 + 64)) ]]; }
+
+start_load() {
+	local dev=$1
+	shift
+	LOAD_N0=$(io_count "$dev")
+	fio --name=load --filename="$dev" --ioengine=io_uring --direct=1 --rw=randrw \
+		--bs=4k --iodepth=32 --runtime=120 --time_based --size=64M "$@" \
+		>/dev/null 2>&1 &
+	LOAD_PID=$!
+}
+
+load_running() {
+	wait_for 150 io_grew "$1" || { echo "no I/O on $1 after 15 s"; return 1; }
+	kill -0 "$LOAD_PID" || { echo "fio ended early"; return 1; }
+}
+
+# Gone: no such process, or a zombie (exited, not yet reaped).
+load_gone() {
+	local s
+	read -ra s 2>/dev/null <"/proc/$LOAD_PID/stat" || return 0
+	[[ ${s[2]} == Z ]]
+}
+
+# stop_load: fio must end within 10 s of a SIGTERM (or by itself, when
+# its device went away): I/O stuck in the kernel would keep it.
+stop_load() {
+	local rc=0
+	kill "$LOAD_PID" 2>/dev/null
+	if wait_for 100 load_gone; then
+		wait "$LOAD_PID" 2>/dev/null
+	else
+		# Not waited for: stuck in the kernel, it would block us too
+		echo "fio still there 10 s after SIGTERM"
+		kill -9 "$LOAD_PID" 2>/dev/null
+		rc=1
+	fi
+	LOAD_PID=''
+	return "$rc"
+}
