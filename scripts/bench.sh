@@ -16,10 +16,11 @@
 #   --reps      repetitions of each point on each path (default 3)
 #   --runtime   seconds of each fio run, after 1 s of ramp (default 5)
 #   --backends  nvmet transports to measure (default "loop tcp")
-#   --only      run only the points whose "group/name" contains PATTERN
+#   --only      run only the points whose "group/name" matches PATTERN (an
+#               extended regular expression)
 #               (groups: 4k, seq, scaling, idle)
 #   --profile   sample the CPUs with perf during the first repetition of
-#               the points matching PATTERN; reports in raw/.../*.perf*.txt
+#               the points matching PATTERN (a regex); reports in raw/.../*.perf*.txt
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$REPO_DIR/tests/lib-host.sh"

@@ -125,7 +125,7 @@ run_point() {
 	dir=$RAW/$backend/$group/$name
 	mkdir -p "$dir"
 	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
-	[[ -z $BENCH_PROFILE || $rep != 0 || $group/$name != *$BENCH_PROFILE* ]] ||
+	[[ -z $BENCH_PROFILE || $rep != 0 || ! $group/$name =~ $BENCH_PROFILE ]] ||
 		profile "$dir/$path" &
 	fio --name="$name" --filename="${DEV[$path]}" --ioengine=io_uring \
 		--direct=1 --time_based --runtime="$BENCH_RUNTIME" \
@@ -153,7 +153,7 @@ profile() {
 point() {
 	local backend=$1 group=$2 name=$3 rep paths
 	shift 3
-	[[ -z $BENCH_ONLY || $group/$name == *$BENCH_ONLY* ]] || return 0
+	[[ -z $BENCH_ONLY || $group/$name =~ $BENCH_ONLY ]] || return 0
 	for ((rep = 0; rep < BENCH_REPS; rep++)); do
 		paths=(function direct)
 		((rep % 2 == 0)) || paths=(direct function)
@@ -188,7 +188,7 @@ matrix() {
 # the host driver loaded but idle (after the poller's busy period ended).
 idle_point() {
 	local backend=$1 what=$2 dir=$RAW/$1/idle c0
-	[[ -z $BENCH_ONLY || idle == *$BENCH_ONLY* ]] || return 0
+	[[ -z $BENCH_ONLY || idle =~ $BENCH_ONLY ]] || return 0
 	mkdir -p "$dir"
 	sleep 3
 	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
@@ -201,7 +201,7 @@ idle_point() {
 scaling() {
 	local backend=$1 nr
 	for nr in 1 2 4; do
-		[[ -z $BENCH_ONLY || scaling == *$BENCH_ONLY* ]] || return 0
+		[[ -z $BENCH_ONLY || scaling =~ $BENCH_ONLY ]] || return 0
 		function_down
 		function_up "$backend" "$nr"
 		echo "$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l)" \
