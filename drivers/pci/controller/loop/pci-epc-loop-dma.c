@@ -49,6 +49,8 @@ struct loop_dma_seg {
  * @dir: DMA_DEV_TO_MEM (host to local) or DMA_MEM_TO_DEV (local to host)
  * @remote: host address of the first byte; segments follow each other
  * @len: bytes moved, all segments together
+ * @ram: every range, local and remote, is RAM (checked at prep time: the
+ *	 check takes a lock that interrupt context may not take)
  * @nr_segs: number of local segments
  * @segs: the local segments
  */
@@ -58,6 +60,7 @@ struct loop_dma_desc {
 	enum dma_transfer_direction dir;
 	u64 remote;
 	size_t len;
+	bool ram;
 	unsigned int nr_segs;
 	struct loop_dma_seg segs[] __counted_by(nr_segs);
 };
@@ -90,6 +93,21 @@ static dma_cookie_t loop_dma_submit(struct dma_async_tx_descriptor *tx)
 	return cookie;
 }
 
+/* Are the local segments and the host range they map to all RAM? */
+static bool loop_dma_ram(const struct loop_dma_desc *desc)
+{
+	u64 remote = desc->remote;
+	unsigned int i;
+
+	for (i = 0; i < desc->nr_segs; i++) {
+		if (!loop_ram_range(desc->segs[i].local, desc->segs[i].len) ||
+		    !loop_ram_range(remote, desc->segs[i].len))
+			return false;
+		remote += desc->segs[i].len;
+	}
+	return true;
+}
+
 static struct dma_async_tx_descriptor *
 loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 		       unsigned int sg_len, enum dma_transfer_direction dir,
@@ -119,6 +137,7 @@ loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	desc->remote = dir == DMA_DEV_TO_MEM ? lchan->config.src_addr :
 					       lchan->config.dst_addr;
 	spin_unlock_irqrestore(&lchan->lock, lock_flags);
+	desc->ram = loop_dma_ram(desc);
 
 	dma_async_tx_descriptor_init(&desc->tx, chan);
 	desc->tx.flags = flags;
@@ -170,15 +189,11 @@ static void loop_dma_issue_pending(struct dma_chan *chan)
 		queue_work(lchan->epc->dma_wq, &lchan->work);
 }
 
-/* Copy one segment; both ends must be RAM, as a bus error would say */
-static int loop_dma_copy(struct loop_dma_desc *desc, struct loop_dma_seg *seg,
-			 u64 remote)
+/* Copy one segment; both ends were checked to be RAM at prep time */
+static void loop_dma_copy(struct loop_dma_desc *desc,
+			  struct loop_dma_seg *seg, u64 remote)
 {
 	phys_addr_t src, dst;
-
-	if (!loop_ram_range(seg->local, seg->len) ||
-	    !loop_ram_range(remote, seg->len))
-		return -EFAULT;
 
 	if (desc->dir == DMA_DEV_TO_MEM) {
 		src = remote;
@@ -188,7 +203,6 @@ static int loop_dma_copy(struct loop_dma_desc *desc, struct loop_dma_seg *seg,
 		dst = remote;
 	}
 	memcpy(phys_to_virt(dst), phys_to_virt(src), seg->len);
-	return 0;
 }
 
 static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
@@ -202,10 +216,11 @@ static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 		*residue += desc->segs[i].len;
 
 	for (i = 0; i < desc->nr_segs; i++) {
-		if (!READ_ONCE(lchan->epc->link_up) ||
-		    loop_dma_copy(desc, &desc->segs[i], remote))
+		/* Not RAM, or no link: fail as a bus error would */
+		if (!desc->ram || !READ_ONCE(lchan->epc->link_up))
 			return desc->dir == DMA_DEV_TO_MEM ?
 			       DMA_TRANS_READ_FAILED : DMA_TRANS_WRITE_FAILED;
+		loop_dma_copy(desc, &desc->segs[i], remote);
 		remote += desc->segs[i].len;
 		*residue -= desc->segs[i].len;
 	}
