@@ -200,8 +200,8 @@ idle_point() {
 # Scaling with the I/O queue pairs the function offers: 4 jobs at QD32.
 scaling() {
 	local backend=$1 nr
+	[[ -z $BENCH_ONLY || scaling =~ $BENCH_ONLY ]] || return 0
 	for nr in 1 2 4; do
-		[[ -z $BENCH_ONLY || scaling =~ $BENCH_ONLY ]] || return 0
 		function_down
 		function_up "$backend" "$nr"
 		echo "$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l)" \

@@ -157,9 +157,27 @@ fail:
 }
 
 /*
+ * The poller's work on the queues: complete what the fabrics controller
+ * executed, forward what had to wait, fetch new commands while they are
+ * accepted, post the completion entries. Returns true if there was any.
+ */
+static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
+{
+	bool busy;
+
+	busy = pci_epf_nvme_complete_done(nvme);
+	busy |= pci_epf_nvme_requeue_io(nvme);
+	if (READ_ONCE(nvme->accept))
+		busy |= pci_epf_nvme_fetch_sqs(nvme);
+	busy |= pci_epf_nvme_flush_cqs(nvme);
+
+	return busy;
+}
+
+/*
  * Wait up to @timeout for the commands in flight, completing them as the
- * poller would: the caller is the poller, or it is parked. Return true if
- * none is left.
+ * poller would (nothing is accepted any more): the caller is the poller,
+ * or it is parked. Return true if none is left.
  */
 static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
 			       unsigned long timeout)
@@ -167,9 +185,7 @@ static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
 	unsigned long deadline = jiffies + timeout;
 
 	for (;;) {
-		pci_epf_nvme_complete_done(nvme);
-		pci_epf_nvme_requeue_io(nvme);
-		pci_epf_nvme_flush_cqs(nvme);
+		pci_epf_nvme_run_queues(nvme);
 		if (!atomic_read(&nvme->nr_cmds))
 			return true;
 		if (time_after(jiffies, deadline))
@@ -283,13 +299,7 @@ static bool pci_epf_nvme_poll_once(struct pci_epf_nvme *nvme)
 	if (!ready)
 		return busy;
 
-	busy |= pci_epf_nvme_complete_done(nvme);
-	busy |= pci_epf_nvme_requeue_io(nvme);
-	if (READ_ONCE(nvme->accept))
-		busy |= pci_epf_nvme_fetch_sqs(nvme);
-	busy |= pci_epf_nvme_flush_cqs(nvme);
-
-	return busy;
+	return pci_epf_nvme_run_queues(nvme) || busy;
 }
 
 static bool pci_epf_nvme_poll_stopping(void)
