@@ -24,6 +24,7 @@
 #include <linux/io.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "pci-epc-loop.h"
 
@@ -189,7 +190,14 @@ static void loop_dma_issue_pending(struct dma_chan *chan)
 		queue_work(lchan->epc->dma_wq, &lchan->work);
 }
 
-/* Copy one segment; both ends were checked to be RAM at prep time */
+/*
+ * Copy one segment; both ends were checked to be RAM at prep time. A DMA
+ * engine's writes bypass the CPU caches, and so does memcpy_flushcache()
+ * (non-temporal stores on x86). It is also the fastest copy under QEMU
+ * TCG by far: several times faster than the "rep movsb" that memcpy()
+ * becomes in a kernel built for size. The stores are weakly ordered: the
+ * caller orders them before the completion.
+ */
 static void loop_dma_copy(struct loop_dma_desc *desc,
 			  struct loop_dma_seg *seg, u64 remote)
 {
@@ -202,7 +210,7 @@ static void loop_dma_copy(struct loop_dma_desc *desc,
 		src = seg->local;
 		dst = remote;
 	}
-	memcpy(phys_to_virt(dst), phys_to_virt(src), seg->len);
+	memcpy_flushcache(phys_to_virt(dst), phys_to_virt(src), seg->len);
 }
 
 static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
@@ -224,6 +232,8 @@ static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 		remote += desc->segs[i].len;
 		*residue -= desc->segs[i].len;
 	}
+	/* The data is in memory before the completion says so */
+	wmb();
 	return DMA_TRANS_NOERROR;
 }
 
