@@ -183,6 +183,10 @@ wait_qemu() {
 		sleep 0.2
 	done
 	wait "$qemu_pid" || status=$?
+	# A power-off quicker than one round of the loop above is seen here
+	if [[ -z $poweroff_at ]] && grep -aqE "$POWEROFF_MARK" "$out/console.log" 2>/dev/null; then
+		poweroff_at=$(now_us)
+	fi
 	[[ -z $poweroff_at ]] || poweroff_us=$(($(now_us) - poweroff_at))
 }
 
