@@ -3,15 +3,15 @@
  * PCI endpoint NVMe function: command execution.
  *
  * I/O commands are started by the poller, in batches: the commands it
- * fetched from a submission queue in one transfer are parsed, the data of
- * those that carry some is read from the host in one batch of DMA
- * transfers, and each is forwarded as a request on the fabrics
- * controller's queues. A forwarded command completes from the request's
- * end_io callback, which only hands it back to the poller; the poller
- * returns the data of the commands that completed in one batch too, and
- * queues their completion entries. Nothing waits for a forwarded command:
- * as many commands are in flight as the host submits, and no command costs
- * a thread switch of its own.
+ * fetched from a submission queue in one transfer are parsed and each is
+ * forwarded as a request on the fabrics controller's queues, the writes
+ * once their data, read from the host in one batch of DMA transfers, is
+ * here. A forwarded command completes from the request's end_io callback,
+ * which only hands it back to the poller; the poller returns the data of
+ * the commands that completed in one batch too, and queues their
+ * completion entries once it is in host memory. Nothing waits for a
+ * forwarded command or for its data: as many commands are in flight as
+ * the host submits, and no command costs a thread switch of its own.
  *
  * Admin commands run in a work item each, one at a time, on an ordered
  * workqueue: some wait (queue deletion), and their order matters.
@@ -370,22 +370,89 @@ bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme)
 	return busy;
 }
 
+static struct pci_epf_nvme_cmd *
+pci_epf_nvme_xfer_cmd(struct pci_epf_nvme_xfer *xfer)
+{
+	return container_of(xfer, struct pci_epf_nvme_cmd, xfer);
+}
+
+/* The write data of a batch of commands is here: forward them */
+static void pci_epf_nvme_data_in(struct pci_epf_nvme_batch *batch)
+{
+	unsigned int i;
+
+	for (i = 0; i < batch->nr; i++)
+		pci_epf_nvme_forward_io(pci_epf_nvme_xfer_cmd(batch->xfers[i]));
+}
+
+/* The read data of a batch of commands is in host memory: complete them */
+static void pci_epf_nvme_data_out(struct pci_epf_nvme_batch *batch)
+{
+	struct pci_epf_nvme_cmd *cmd;
+	unsigned int i;
+
+	for (i = 0; i < batch->nr; i++) {
+		cmd = pci_epf_nvme_xfer_cmd(batch->xfers[i]);
+		if (cmd->xfer.error)
+			cmd->status = NVME_SC_DATA_XFER_ERROR;
+		pci_epf_nvme_cq_post(cmd);
+	}
+}
+
+/*
+ * A batch for the data of commands handled together: allocated, so that
+ * the poller does not wait for the transfers, or else @on_stack, whose
+ * transfers are waited for.
+ */
+static struct pci_epf_nvme_batch *
+pci_epf_nvme_get_batch(struct pci_epf_nvme *nvme, enum pci_epf_nvme_dir dir,
+		       pci_epf_nvme_batch_fn finish,
+		       struct pci_epf_nvme_batch *on_stack)
+{
+	struct pci_epf_nvme_batch *batch;
+
+	batch = kmalloc(sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		batch = on_stack;
+	pci_epf_nvme_init_batch(batch, nvme, dir, finish);
+	return batch;
+}
+
+/* Move the data of a batch from pci_epf_nvme_get_batch() */
+static void pci_epf_nvme_move_data(struct pci_epf_nvme_batch *batch,
+				   struct pci_epf_nvme_batch *on_stack)
+{
+	if (batch == on_stack) {
+		pci_epf_nvme_xfer_batch(batch->nvme, batch->xfers, batch->nr,
+					batch->dir);
+		batch->finish(batch);
+	} else if (batch->nr) {
+		pci_epf_nvme_start_batch(batch);
+	} else {
+		kfree(batch);
+	}
+}
+
 /**
  * pci_epf_nvme_start_io() - start I/O commands fetched together
  * @nvme: the function
  * @cmds: the commands, in the order of their submission queue
  * @nr: number of commands, at most %PCI_EPF_NVME_XFER_BATCH
  *
- * Prepare the commands, read the data of those that carry some in one
- * batch of transfers, then forward them to the fabrics controller. A
+ * Prepare the commands and forward those without write data to the
+ * fabrics controller. The write data of the others is read from the host
+ * in one batch of transfers, and they are forwarded once it is here. A
  * command that fails a check completes with its status. Poller context.
  */
 void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
 {
-	struct pci_epf_nvme_xfer *xfers[PCI_EPF_NVME_XFER_BATCH];
-	unsigned int i, nr_xfers = 0, nr_ok = 0;
+	struct pci_epf_nvme_batch *in, on_stack;
+	unsigned int i;
 	u16 status;
+
+	in = pci_epf_nvme_get_batch(nvme, PCI_EPF_NVME_FROM_HOST,
+				    pci_epf_nvme_data_in, &on_stack);
 
 	for (i = 0; i < nr; i++) {
 		struct pci_epf_nvme_cmd *cmd = cmds[i];
@@ -394,30 +461,27 @@ void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 		if (status != NVME_SC_SUCCESS) {
 			cmd->status = status;
 			pci_epf_nvme_cq_post(cmd);
-			continue;
+		} else if (cmd->dir == PCI_EPF_NVME_FROM_HOST) {
+			in->xfers[in->nr++] = &cmd->xfer;
+		} else {
+			pci_epf_nvme_forward_io(cmd);
 		}
-		if (cmd->dir == PCI_EPF_NVME_FROM_HOST)
-			xfers[nr_xfers++] = &cmd->xfer;
-		cmds[nr_ok++] = cmd;
 	}
 
-	pci_epf_nvme_xfer_batch(nvme, xfers, nr_xfers,
-				PCI_EPF_NVME_FROM_HOST);
-
-	for (i = 0; i < nr_ok; i++)
-		pci_epf_nvme_forward_io(cmds[i]);
+	pci_epf_nvme_move_data(in, &on_stack);
 }
 
 /*
- * Complete I/O commands the fabrics controller executed: write the data of
- * the reads to the host in one batch, then queue the completion entries.
+ * Complete I/O commands the fabrics controller executed: queue the
+ * completion entries of those without read data, and write the data of
+ * the others to the host in one batch, their entries to follow.
  */
 static void pci_epf_nvme_complete_io(struct pci_epf_nvme *nvme,
 				     struct pci_epf_nvme_cmd **cmds,
 				     unsigned int nr)
 {
-	struct pci_epf_nvme_xfer *xfers[PCI_EPF_NVME_XFER_BATCH];
-	unsigned int i, nr_xfers = 0;
+	struct pci_epf_nvme_batch *out, on_stack;
+	unsigned int i;
 
 	if (!READ_ONCE(nvme->host_ok)) {
 		for (i = 0; i < nr; i++)
@@ -425,21 +489,18 @@ static void pci_epf_nvme_complete_io(struct pci_epf_nvme *nvme,
 		return;
 	}
 
+	out = pci_epf_nvme_get_batch(nvme, PCI_EPF_NVME_TO_HOST,
+				     pci_epf_nvme_data_out, &on_stack);
+
 	for (i = 0; i < nr; i++) {
 		if (cmds[i]->status == NVME_SC_SUCCESS &&
 		    cmds[i]->dir == PCI_EPF_NVME_TO_HOST)
-			xfers[nr_xfers++] = &cmds[i]->xfer;
+			out->xfers[out->nr++] = &cmds[i]->xfer;
+		else
+			pci_epf_nvme_cq_post(cmds[i]);
 	}
 
-	pci_epf_nvme_xfer_batch(nvme, xfers, nr_xfers, PCI_EPF_NVME_TO_HOST);
-
-	for (i = 0; i < nr; i++) {
-		if (cmds[i]->status == NVME_SC_SUCCESS &&
-		    cmds[i]->dir == PCI_EPF_NVME_TO_HOST &&
-		    cmds[i]->xfer.error)
-			cmds[i]->status = NVME_SC_DATA_XFER_ERROR;
-		pci_epf_nvme_cq_post(cmds[i]);
-	}
+	pci_epf_nvme_move_data(out, &on_stack);
 }
 
 /**

@@ -157,15 +157,17 @@ fail:
 }
 
 /*
- * The poller's work on the queues: complete what the fabrics controller
- * executed, forward what had to wait, fetch new commands while they are
- * accepted, post the completion entries. Returns true if there was any.
+ * The poller's work on the queues: take on the commands whose data moved,
+ * complete what the fabrics controller executed, forward what had to
+ * wait, fetch new commands while they are accepted, post the completion
+ * entries. Returns true if there was any.
  */
 static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 {
 	bool busy;
 
-	busy = pci_epf_nvme_complete_done(nvme);
+	busy = pci_epf_nvme_reap_batches(nvme);
+	busy |= pci_epf_nvme_complete_done(nvme);
 	busy |= pci_epf_nvme_requeue_io(nvme);
 	if (READ_ONCE(nvme->accept))
 		busy |= pci_epf_nvme_fetch_sqs(nvme);
@@ -193,7 +195,8 @@ static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
 		/* Completions wake us up; admin commands may not */
 		wait_event_timeout(nvme->drain_wq,
 				   !atomic_read(&nvme->nr_cmds) ||
-				   !llist_empty(&nvme->done),
+				   !llist_empty(&nvme->done) ||
+				   !llist_empty(&nvme->xfers_done),
 				   msecs_to_jiffies(10));
 	}
 }
@@ -307,14 +310,18 @@ static bool pci_epf_nvme_poll_stopping(void)
 	return kthread_should_stop() || kthread_should_park();
 }
 
-/* Sleep after a pass that found nothing. A completion wakes it up. */
+/*
+ * Sleep after a pass that found nothing. A completion, of a command or of
+ * a batch of transfers, wakes it up.
+ */
 static void pci_epf_nvme_poll_sleep(struct pci_epf_nvme *nvme,
 				    unsigned int sleep_us)
 {
 	ktime_t delay = ns_to_ktime((u64)sleep_us * NSEC_PER_USEC);
 
 	set_current_state(TASK_IDLE);
-	if (pci_epf_nvme_poll_stopping() || !llist_empty(&nvme->done)) {
+	if (pci_epf_nvme_poll_stopping() || !llist_empty(&nvme->done) ||
+	    !llist_empty(&nvme->xfers_done)) {
 		__set_current_state(TASK_RUNNING);
 		return;
 	}
@@ -451,6 +458,8 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 	nvme->polling = false;
 	init_llist_head(&nvme->done);
 	INIT_LIST_HEAD(&nvme->requeue);
+	init_llist_head(&nvme->xfers_done);
+	INIT_LIST_HEAD(&nvme->xfers_inflight);
 
 	pci_epf_nvme_queues_init(nvme);
 	nvme->state = PCI_EPF_NVME_DISABLED;

@@ -5,9 +5,11 @@
  * Host memory is moved with the endpoint controller's DMA channels when it
  * has some. Transfers go in batches: the segments of every buffer of a
  * batch (the data of the commands the poller handles in one pass) are
- * spread over the channels of their direction, and the poller waits once
- * for all of them, so that the transfers overlap and the poller sleeps
- * once per batch rather than once per command. Without DMA
+ * spread over the channels of their direction, so that they overlap. The
+ * poller does not wait for the data of I/O commands: the last transfer of
+ * a batch hands the batch back to it, and it goes on with other commands
+ * meanwhile. What a step cannot do without (queue entries, PRP lists, the
+ * data of admin commands) is waited for, once per batch. Without DMA
  * channels, host memory is copied through outbound windows, mapped for the
  * duration of each copy only.
  *
@@ -125,16 +127,6 @@ void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme)
 	pci_epf_nvme_dma_release(nvme->dma_rx, &nvme->nr_dma_rx);
 }
 
-/**
- * struct pci_epf_nvme_xfer_ctx - the DMA transfers of one batch
- * @done: completed when the last transfer of the batch completes
- * @pending: transfers not completed yet, plus one for the submitter
- */
-struct pci_epf_nvme_xfer_ctx {
-	struct completion done;
-	atomic_t pending;
-};
-
 static void pci_epf_nvme_dma_done(void *param,
 				  const struct dmaengine_result *res)
 {
@@ -144,7 +136,7 @@ static void pci_epf_nvme_dma_done(void *param,
 	if (res && res->result != DMA_TRANS_NOERROR)
 		WRITE_ONCE(xfer->error, true);
 	if (atomic_dec_and_test(&ctx->pending))
-		complete(&ctx->done);
+		ctx->done(ctx);
 }
 
 static int pci_epf_nvme_dma_submit(struct pci_epf_nvme_dma *dma,
@@ -218,13 +210,19 @@ static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
 }
 
 /*
- * Map the buffers, submit every segment of every buffer, start the
- * channels once and wait once for the whole batch: the transfers of the
- * batch overlap, and the submitter sleeps once.
+ * Map the buffers and submit every segment of every buffer under @ctx,
+ * then start the channels once: the transfers of the batch overlap. A
+ * buffer that cannot be mapped or submitted, and those after it, are
+ * marked failed. @ctx->pending holds one reference for the caller, who
+ * drops it once it is ready for @ctx->done to be called. Return the number
+ * of buffers mapped, the first ones.
  */
-static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
-				  struct pci_epf_nvme_xfer **xfers,
-				  unsigned int nr, enum pci_epf_nvme_dir dir)
+static unsigned int pci_epf_nvme_dma_start(struct pci_epf_nvme *nvme,
+					   struct pci_epf_nvme_xfer **xfers,
+					   unsigned int nr,
+					   enum pci_epf_nvme_dir dir,
+					   struct pci_epf_nvme_xfer_ctx *ctx,
+					   unsigned long *used)
 {
 	bool from_host = dir == PCI_EPF_NVME_FROM_HOST;
 	struct device *dma_dev = nvme->epf->epc->dev.parent;
@@ -232,58 +230,119 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 		from_host ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 	struct pci_epf_nvme_dma *chans = from_host ? nvme->dma_rx : nvme->dma_tx;
 	unsigned int nr_chans = from_host ? nvme->nr_dma_rx : nvme->nr_dma_tx;
-	struct pci_epf_nvme_xfer_ctx ctx;
 	unsigned int i, mapped = 0, idx;
-	unsigned long used = 0;
-	int ret = 0;
+	bool failed = false;
 
-	init_completion(&ctx.done);
-	atomic_set(&ctx.pending, 1);
+	atomic_set(&ctx->pending, 1);
+	*used = 0;
 
 	for (i = 0; i < nr; i++) {
 		struct pci_epf_nvme_xfer *xfer = xfers[i];
 
-		xfer->ctx = &ctx;
-		xfer->error = false;
+		xfer->ctx = ctx;
+		xfer->error = failed;
+		if (failed)
+			continue;
 		xfer->local = dma_map_single(dma_dev, xfer->buf, xfer->len,
 					     map_dir);
 		if (dma_mapping_error(dma_dev, xfer->local)) {
 			xfer->error = true;
-			ret = -ENOMEM;
-			break;
+			failed = true;
+			continue;
 		}
 		mapped++;
-		if (pci_epf_nvme_dma_submit_xfer(nvme, xfer, dir, &used)) {
+		/* A callback that already ran only ever set the flag too */
+		if (pci_epf_nvme_dma_submit_xfer(nvme, xfer, dir, used)) {
 			xfer->error = true;
-			ret = -EIO;
-			break;
+			failed = true;
 		}
 	}
 
-	for_each_set_bit(idx, &used, nr_chans)
+	for_each_set_bit(idx, used, nr_chans)
 		dma_async_issue_pending(chans[idx].chan);
 
-	if (!atomic_dec_and_test(&ctx.pending) &&
-	    !wait_for_completion_timeout(&ctx.done,
-					 PCI_EPF_NVME_DMA_TIMEOUT)) {
-		/* No callback may run once the context is gone */
-		for_each_set_bit(idx, &used, nr_chans)
-			dmaengine_terminate_sync(chans[idx].chan);
-		ret = -ETIMEDOUT;
-	}
+	return mapped;
+}
+
+/* Unmap the first @mapped buffers; return -EIO if any transfer failed */
+static int pci_epf_nvme_dma_finish(struct pci_epf_nvme *nvme,
+				   struct pci_epf_nvme_xfer **xfers,
+				   unsigned int nr, unsigned int mapped,
+				   enum pci_epf_nvme_dir dir)
+{
+	struct device *dma_dev = nvme->epf->epc->dev.parent;
+	enum dma_data_direction map_dir = dir == PCI_EPF_NVME_FROM_HOST ?
+					  DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	unsigned int i;
+	int ret = 0;
 
 	for (i = 0; i < nr; i++) {
 		if (i < mapped)
 			dma_unmap_single(dma_dev, xfers[i]->local,
 					 xfers[i]->len, map_dir);
-		/* What was not submitted, or not known to be done, failed */
-		if (i >= mapped || ret == -ETIMEDOUT)
-			xfers[i]->error = true;
-		if (!ret && xfers[i]->error)
+		if (xfers[i]->error)
 			ret = -EIO;
 	}
 
 	return ret;
+}
+
+/* Stop every channel: no callback runs once this returns */
+static void pci_epf_nvme_dma_terminate(struct pci_epf_nvme *nvme)
+{
+	unsigned int i;
+
+	for (i = 0; i < nvme->nr_dma_rx; i++)
+		dmaengine_terminate_sync(nvme->dma_rx[i].chan);
+	for (i = 0; i < nvme->nr_dma_tx; i++)
+		dmaengine_terminate_sync(nvme->dma_tx[i].chan);
+}
+
+/**
+ * struct pci_epf_nvme_xfer_wait - a batch of transfers waited for
+ * @ctx: their DMA context
+ * @done: completed with the last transfer
+ */
+struct pci_epf_nvme_xfer_wait {
+	struct pci_epf_nvme_xfer_ctx ctx;
+	struct completion done;
+};
+
+static void pci_epf_nvme_xfer_wake(struct pci_epf_nvme_xfer_ctx *ctx)
+{
+	complete(&container_of(ctx, struct pci_epf_nvme_xfer_wait, ctx)->done);
+}
+
+/* Start the transfers of a batch and wait once for all of them */
+static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
+				  struct pci_epf_nvme_xfer **xfers,
+				  unsigned int nr, enum pci_epf_nvme_dir dir)
+{
+	struct pci_epf_nvme_xfer_wait wait = {
+		.ctx.done = pci_epf_nvme_xfer_wake,
+	};
+	unsigned int mapped, i;
+	unsigned long used;
+
+	init_completion(&wait.done);
+	mapped = pci_epf_nvme_dma_start(nvme, xfers, nr, dir, &wait.ctx,
+					&used);
+	if (!atomic_dec_and_test(&wait.ctx.pending) &&
+	    !wait_for_completion_timeout(&wait.done,
+					 PCI_EPF_NVME_DMA_TIMEOUT)) {
+		/*
+		 * No callback may run once the context is gone. Batches of
+		 * the poller lose their transfers too: the controller is
+		 * going fatal, and the poller fails them on their timeout.
+		 */
+		pci_epf_nvme_dma_terminate(nvme);
+		for (i = 0; i < nr; i++)
+			xfers[i]->error = true;
+		pci_epf_nvme_dma_finish(nvme, xfers, nr, mapped, dir);
+		return -ETIMEDOUT;
+	}
+
+	return pci_epf_nvme_dma_finish(nvme, xfers, nr, mapped, dir);
 }
 
 static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme, void *buf,
@@ -398,6 +457,151 @@ int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 	}
 
 	return ret;
+}
+
+/**
+ * pci_epf_nvme_init_batch() - initialise an empty batch of transfers
+ * @batch: the batch
+ * @nvme: the function
+ * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
+ * @finish: what is done with the batch once its transfers are done
+ */
+void pci_epf_nvme_init_batch(struct pci_epf_nvme_batch *batch,
+			     struct pci_epf_nvme *nvme,
+			     enum pci_epf_nvme_dir dir,
+			     pci_epf_nvme_batch_fn finish)
+{
+	batch->nvme = nvme;
+	batch->dir = dir;
+	batch->finish = finish;
+	batch->nr = 0;
+	batch->mapped = 0;
+}
+
+/* The last transfer of a batch completed: hand the batch to the poller */
+static void pci_epf_nvme_batch_done(struct pci_epf_nvme_xfer_ctx *ctx)
+{
+	struct pci_epf_nvme_batch *batch =
+		container_of(ctx, struct pci_epf_nvme_batch, ctx);
+	struct pci_epf_nvme *nvme = batch->nvme;
+
+	/* The poller may free the batch as soon as it is on the list */
+	if (llist_add(&batch->done_node, &nvme->xfers_done))
+		wake_up_process(nvme->poll_task);
+	if (!READ_ONCE(nvme->accept))
+		wake_up_all(&nvme->drain_wq);
+}
+
+/**
+ * pci_epf_nvme_start_batch() - start the transfers of a batch
+ * @batch: the batch, allocated with kmalloc(), with at least one transfer
+ *
+ * The transfers run while the poller goes on; once they are done, the
+ * poller calls the batch's finish function from
+ * pci_epf_nvme_reap_batches() and frees the batch. Without DMA channels
+ * the transfers go through outbound windows, at once. Poller context, or
+ * whoever drains the function.
+ */
+void pci_epf_nvme_start_batch(struct pci_epf_nvme_batch *batch)
+{
+	struct pci_epf_nvme *nvme = batch->nvme;
+	unsigned int nr_chans = batch->dir == PCI_EPF_NVME_FROM_HOST ?
+				nvme->nr_dma_rx : nvme->nr_dma_tx;
+	unsigned long used;
+
+	batch->started = jiffies;
+	list_add_tail(&batch->entry, &nvme->xfers_inflight);
+
+	if (!nr_chans) {
+		pci_epf_nvme_map_batch(nvme, batch->xfers, batch->nr,
+				       batch->dir);
+		llist_add(&batch->done_node, &nvme->xfers_done);
+		return;
+	}
+
+	batch->ctx.done = pci_epf_nvme_batch_done;
+	batch->mapped = pci_epf_nvme_dma_start(nvme, batch->xfers, batch->nr,
+					       batch->dir, &batch->ctx, &used);
+	if (atomic_dec_and_test(&batch->ctx.pending))
+		pci_epf_nvme_batch_done(&batch->ctx);
+}
+
+static void pci_epf_nvme_finish_batch(struct pci_epf_nvme_batch *batch)
+{
+	struct pci_epf_nvme *nvme = batch->nvme;
+
+	list_del(&batch->entry);
+	if (pci_epf_nvme_dma_finish(nvme, batch->xfers, batch->nr,
+				    batch->mapped, batch->dir))
+		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+				    "%s of a batch of %u buffers failed\n",
+				    batch->dir == PCI_EPF_NVME_FROM_HOST ?
+				    "read" : "write", batch->nr);
+	batch->finish(batch);
+	kfree(batch);
+}
+
+/* Finish the batches on the list of those that are done, in order */
+static bool pci_epf_nvme_finish_done(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_batch *batch, *tmp;
+	struct llist_node *list;
+
+	list = llist_del_all(&nvme->xfers_done);
+	if (!list)
+		return false;
+
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(batch, tmp, list, done_node)
+		pci_epf_nvme_finish_batch(batch);
+	return true;
+}
+
+/*
+ * The oldest batch did not complete in time: report the controller fatal,
+ * stop the channels so that no callback comes any more, and fail what did
+ * not complete.
+ */
+static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_batch *batch, *tmp;
+	unsigned int i;
+
+	pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
+	pci_epf_nvme_dma_terminate(nvme);
+	pci_epf_nvme_finish_done(nvme);
+
+	list_for_each_entry_safe(batch, tmp, &nvme->xfers_inflight, entry) {
+		for (i = 0; i < batch->nr; i++)
+			batch->xfers[i]->error = true;
+		pci_epf_nvme_finish_batch(batch);
+	}
+}
+
+/**
+ * pci_epf_nvme_reap_batches() - finish the batches whose transfers are done
+ * @nvme: the function
+ *
+ * Poller context, or whoever drains the function.
+ *
+ * Return: true if a batch was finished.
+ */
+bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_batch *oldest;
+
+	if (pci_epf_nvme_finish_done(nvme))
+		return true;
+
+	oldest = list_first_entry_or_null(&nvme->xfers_inflight,
+					  struct pci_epf_nvme_batch, entry);
+	if (oldest && time_after(jiffies, oldest->started +
+				 PCI_EPF_NVME_DMA_TIMEOUT)) {
+		pci_epf_nvme_expire_batches(nvme);
+		return true;
+	}
+
+	return false;
 }
 
 /**

@@ -102,7 +102,15 @@ struct pci_epf_nvme_seg {
 	u32 len;
 };
 
-struct pci_epf_nvme_xfer_ctx;
+/**
+ * struct pci_epf_nvme_xfer_ctx - the DMA transfers of one batch
+ * @pending: transfers not completed yet, plus one for the submitter
+ * @done: called when the last one completes, maybe in interrupt context
+ */
+struct pci_epf_nvme_xfer_ctx {
+	atomic_t pending;
+	void (*done)(struct pci_epf_nvme_xfer_ctx *ctx);
+};
 
 /**
  * struct pci_epf_nvme_xfer - one local buffer moved to or from host memory
@@ -122,6 +130,39 @@ struct pci_epf_nvme_xfer {
 	dma_addr_t local;
 	struct pci_epf_nvme_xfer_ctx *ctx;
 	bool error;
+};
+
+struct pci_epf_nvme;
+struct pci_epf_nvme_batch;
+
+typedef void (*pci_epf_nvme_batch_fn)(struct pci_epf_nvme_batch *batch);
+
+/**
+ * struct pci_epf_nvme_batch - transfers the poller starts and does not wait
+ *			       for
+ * @ctx: their DMA context
+ * @nvme: the function
+ * @done_node: entry in the function's list of batches whose transfers are
+ *	       done
+ * @entry: entry in the function's list of batches in flight, oldest first
+ * @started: when the transfers were started, in jiffies
+ * @dir: direction of the transfers
+ * @finish: called by the poller once the transfers are done
+ * @nr: number of transfers
+ * @mapped: transfers whose buffer is mapped for DMA, the first ones
+ * @xfers: the transfers
+ */
+struct pci_epf_nvme_batch {
+	struct pci_epf_nvme_xfer_ctx ctx;
+	struct pci_epf_nvme *nvme;
+	struct llist_node done_node;
+	struct list_head entry;
+	unsigned long started;
+	enum pci_epf_nvme_dir dir;
+	pci_epf_nvme_batch_fn finish;
+	unsigned int nr;
+	unsigned int mapped;
+	struct pci_epf_nvme_xfer *xfers[PCI_EPF_NVME_XFER_BATCH];
 };
 
 /**
@@ -334,6 +375,9 @@ struct pci_epf_nvme_feat {
  * @done: commands the fabrics controller executed, for the poller
  * @requeue: I/O commands the fabrics controller could not take yet, in
  *	     order, only used by the poller
+ * @xfers_done: batches of transfers that are done, for the poller
+ * @xfers_inflight: batches of transfers started, oldest first, only used
+ *		    by the poller
  * @state_lock: serialises the state changes of the controller
  * @state: state of the controller
  * @csts_lock: protects the read-modify-writes of CSTS
@@ -388,6 +432,8 @@ struct pci_epf_nvme {
 	bool polling;
 	struct llist_head done;
 	struct list_head requeue;
+	struct llist_head xfers_done;
+	struct list_head xfers_inflight;
 
 	struct mutex state_lock;	/* serialises the state changes */
 	enum pci_epf_nvme_state state;
@@ -505,6 +551,12 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 			    struct pci_epf_nvme_xfer **xfers, unsigned int nr,
 			    enum pci_epf_nvme_dir dir);
+void pci_epf_nvme_init_batch(struct pci_epf_nvme_batch *batch,
+			     struct pci_epf_nvme *nvme,
+			     enum pci_epf_nvme_dir dir,
+			     pci_epf_nvme_batch_fn finish);
+void pci_epf_nvme_start_batch(struct pci_epf_nvme_batch *batch);
+bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme);
 u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd);
 
 /* pci-epf-nvme-cmd.c */
