@@ -137,7 +137,7 @@ run_point() {
 }
 
 # profile PREFIX: sample all CPUs during a run (after its ramp), and keep
-# the report, by symbol, in PREFIX.perf.txt
+# the reports, by symbol, by thread and by both, in PREFIX.perf*.txt
 profile() {
 	sleep "$BENCH_RAMP"
 	perf record -a -g -F 499 -o /tmp/perf.data -- sleep "$BENCH_RUNTIME" \
@@ -146,6 +146,8 @@ profile() {
 		--percent-limit 0.5 -g none >"$1.perf.txt" 2>/dev/null
 	perf report -i /tmp/perf.data --stdio --no-children --sort comm \
 		>"$1.perf-comm.txt" 2>/dev/null
+	perf report -i /tmp/perf.data --stdio --no-children --sort comm,sym \
+		--percent-limit 0.3 -g none >"$1.perf-comm-sym.txt" 2>/dev/null
 	rm -f /tmp/perf.data
 }
 

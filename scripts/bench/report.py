@@ -255,14 +255,14 @@ def plot(results, path):
         pts = results["backends"][backend]["points"]
         for rw, style in (("randread", "-"), ("randwrite", "--")):
             for jobs in (1, 4):
-                for path, colour in (("function", "tab:blue"), ("direct", "tab:orange")):
+                for route, colour in (("function", "tab:blue"), ("direct", "tab:orange")):
                     xs, ys, lo, hi = [], [], [], []
                     for name, p in pts.items():
                         pre = f"4k/{rw}-qd"
                         suf = f"-j{jobs}"
                         if not (name.startswith(pre) and name.endswith(suf)):
                             continue
-                        s = p.get(path, {}).get("iops")
+                        s = p.get(route, {}).get("iops")
                         if not s:
                             continue
                         xs.append(int(name[len(pre):-len(suf)]))
@@ -276,7 +276,7 @@ def plot(results, path):
                                 yerr=[[lo[i] for i in order], [hi[i] for i in order]],
                                 linestyle=style, color=colour,
                                 marker="o" if jobs == 1 else "s", capsize=3,
-                                label=f"{path} {rw} {jobs} job{'s' if jobs > 1 else ''}")
+                                label=f"{route} {rw} {jobs} job{'s' if jobs > 1 else ''}")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("queue depth")
         ax.set_ylabel("IOPS (4 KiB)")
