@@ -7,7 +7,8 @@
 #
 # Usage: scripts/run-qemu.sh --tree DIR --script PATH [--out DIR]
 #            [--moddir DIR] [--timeout SEC] [--poweroff-timeout SEC]
-#            [--mem SIZE] [--smp N] [--append ARGS]
+#            [--mem SIZE] [--smp N] [--tcg-thread single|multi]
+#            [--append ARGS]
 #
 # The guest's root is the host's root, read-only over virtio-9p, so the
 # guest runs the host's tools and sees the script, the tree and the
@@ -22,6 +23,13 @@
 # script), it has --poweroff-timeout seconds (default 60) to get there: a
 # power-off is a test too (the kernel's device shutdown path runs, maybe
 # under load, see t-90-*.sh).
+#
+# --tcg-thread single runs all the guest's vCPUs on one host thread
+# (QEMU's round-robin TCG) instead of one thread each (multi, the default):
+# the guest still has --smp CPUs, but takes one host core at most. For
+# running several guests on a host with few cores: multi-threaded guests
+# that share cores spin on each other's locks (a vCPU holding a guest
+# spinlock is preempted) and burn twice the CPU for the same work.
 #
 # Exit status: the guest script's exit status, or
 #   123  the script passed but the power-off hung (QEMU killed) or crashed
@@ -38,7 +46,7 @@ set -euo pipefail
 
 SPLAT_RE='WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|soft lockup|hard LOCKUP|Kernel panic|kmemleak: .* new suspected memory leaks|unreferenced object|general protection fault|Call Trace:'
 
-tree='' script='' out='' moddir='' timeout=600 mem=2G smp=2 append=''
+tree='' script='' out='' moddir='' timeout=600 mem=2G smp=2 append='' tcg_thread=multi
 poweroff_timeout=60
 ramfile='' qemu_pid=''
 # What init.sh says when it powers off, and what the kernel says when it
@@ -62,12 +70,14 @@ parse_args() {
 		--poweroff-timeout) poweroff_timeout=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
+		--tcg-thread) tcg_thread=$2; shift 2 ;;
 		--append) append=$2; shift 2 ;;
 		-h|--help) usage ;;
 		*) log "unknown option $1"; usage ;;
 		esac
 	done
 	[[ -n $tree && -n $script ]] || usage
+	[[ $tcg_thread == single || $tcg_thread == multi ]] || usage
 	[[ -f $tree/arch/x86/boot/bzImage ]] || die "no bzImage in $tree"
 	[[ -d $tree/_modinst/lib/modules ]] || die "no installed modules in $tree/_modinst"
 	[[ -f $script ]] || die "no guest script $script"
@@ -140,6 +150,7 @@ qemu_args() {
 	qemu_cmd=(
 		qemu-system-x86_64 -nodefaults -no-user-config
 		-machine "$machine,memory-backend=ram0" -cpu qemu64
+		-accel "tcg,thread=$tcg_thread"
 		-smp "$smp" -m "$mem"
 		-display none -monitor none -no-reboot
 		-serial "file:$out/console.log"

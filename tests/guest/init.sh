@@ -238,13 +238,18 @@ run_script() {
 	trap - ERR
 	bash "$RIG_SCRIPT" </dev/null 2>&1 | tee "$RIG_OUT/script.log"
 	SCRIPT_RC=${PIPESTATUS[0]}
+	SCRIPT_END_US=${EPOCHREALTIME/[.,]/}
 	set -eE
 	trap 'on_err $LINENO "$BASH_COMMAND"' ERR
 	say "$RIG_SCRIPT exited with status $SCRIPT_RC"
 }
 
-# Leaks only show once kmemleak has scanned; objects younger than 5 s are
-# not reported, hence the second scan. The full report goes to
+# Leaks only show once kmemleak has scanned twice: a scan reports no
+# object younger than 5 s when the scan began, nor one whose content
+# changed since the previous scan (its first scan included). So the second
+# scan must begin at least 5 s after the script ended; the first one
+# usually takes longer than that on the debug kernel, and the wait between
+# them is only what is left of those 5 s. The full report goes to
 # $RIG_OUT/kmemleak.txt; its start also goes through /dev/kmsg, so that it
 # lands in the kernel log like any other splat. Only its start: the serial
 # console takes about 0.1 s a line under TCG, and a leak in a loop can
@@ -252,12 +257,15 @@ run_script() {
 KMEMLEAK_LOG_LINES=60
 
 kmemleak_report() {
-	local f=/sys/kernel/debug/kmemleak report=$RIG_OUT/kmemleak.txt line n=0 objects
+	local f=/sys/kernel/debug/kmemleak report=$RIG_OUT/kmemleak.txt line n=0 objects left
 	[[ -e $f ]] || return 0
 	say "kmemleak scan"
 	echo scan >"$f" || return 0
-	sleep 6
+	left=$((SCRIPT_END_US + 5500000 - ${EPOCHREALTIME/[.,]/}))
+	say "kmemleak first scan done, second in $((left > 0 ? left / 1000 : 0)) ms"
+	((left <= 0)) || sleep "$((left / 1000000)).$(printf '%06d' $((left % 1000000)))"
 	echo scan >"$f" || return 0
+	say "kmemleak second scan done"
 	cat "$f" >"$report"
 	[[ -s $report ]] || return 0
 	while IFS= read -r line && ((n++ < KMEMLEAK_LOG_LINES)); do
