@@ -411,25 +411,26 @@ pci_epf_nvme_get_batch(struct pci_epf_nvme *nvme, enum pci_epf_nvme_dir dir,
 {
 	struct pci_epf_nvme_batch *batch;
 
-	batch = kmalloc(sizeof(*batch), GFP_KERNEL);
+	batch = kmalloc(sizeof(*batch), GFP_KERNEL | __GFP_NOWARN);
 	if (!batch)
 		batch = on_stack;
 	pci_epf_nvme_init_batch(batch, nvme, dir, finish);
 	return batch;
 }
 
-/* Move the data of a batch from pci_epf_nvme_get_batch() */
+/* Move the data of a batch from pci_epf_nvme_get_batch(), if any */
 static void pci_epf_nvme_move_data(struct pci_epf_nvme_batch *batch,
 				   struct pci_epf_nvme_batch *on_stack)
 {
+	if (!batch)
+		return;
+
 	if (batch == on_stack) {
 		pci_epf_nvme_xfer_batch(batch->nvme, batch->xfers, batch->nr,
 					batch->dir);
 		batch->finish(batch);
-	} else if (batch->nr) {
-		pci_epf_nvme_start_batch(batch);
 	} else {
-		kfree(batch);
+		pci_epf_nvme_start_batch(batch);
 	}
 }
 
@@ -447,12 +448,9 @@ static void pci_epf_nvme_move_data(struct pci_epf_nvme_batch *batch,
 void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
 {
-	struct pci_epf_nvme_batch *in, on_stack;
+	struct pci_epf_nvme_batch *in = NULL, on_stack;
 	unsigned int i;
 	u16 status;
-
-	in = pci_epf_nvme_get_batch(nvme, PCI_EPF_NVME_FROM_HOST,
-				    pci_epf_nvme_data_in, &on_stack);
 
 	for (i = 0; i < nr; i++) {
 		struct pci_epf_nvme_cmd *cmd = cmds[i];
@@ -462,6 +460,11 @@ void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 			cmd->status = status;
 			pci_epf_nvme_cq_post(cmd);
 		} else if (cmd->dir == PCI_EPF_NVME_FROM_HOST) {
+			if (!in)
+				in = pci_epf_nvme_get_batch(nvme,
+							    PCI_EPF_NVME_FROM_HOST,
+							    pci_epf_nvme_data_in,
+							    &on_stack);
 			in->xfers[in->nr++] = &cmd->xfer;
 		} else {
 			pci_epf_nvme_forward_io(cmd);
@@ -480,7 +483,7 @@ static void pci_epf_nvme_complete_io(struct pci_epf_nvme *nvme,
 				     struct pci_epf_nvme_cmd **cmds,
 				     unsigned int nr)
 {
-	struct pci_epf_nvme_batch *out, on_stack;
+	struct pci_epf_nvme_batch *out = NULL, on_stack;
 	unsigned int i;
 
 	if (!READ_ONCE(nvme->host_ok)) {
@@ -489,15 +492,17 @@ static void pci_epf_nvme_complete_io(struct pci_epf_nvme *nvme,
 		return;
 	}
 
-	out = pci_epf_nvme_get_batch(nvme, PCI_EPF_NVME_TO_HOST,
-				     pci_epf_nvme_data_out, &on_stack);
-
 	for (i = 0; i < nr; i++) {
-		if (cmds[i]->status == NVME_SC_SUCCESS &&
-		    cmds[i]->dir == PCI_EPF_NVME_TO_HOST)
-			out->xfers[out->nr++] = &cmds[i]->xfer;
-		else
+		if (cmds[i]->status != NVME_SC_SUCCESS ||
+		    cmds[i]->dir != PCI_EPF_NVME_TO_HOST) {
 			pci_epf_nvme_cq_post(cmds[i]);
+			continue;
+		}
+		if (!out)
+			out = pci_epf_nvme_get_batch(nvme, PCI_EPF_NVME_TO_HOST,
+						     pci_epf_nvme_data_out,
+						     &on_stack);
+		out->xfers[out->nr++] = &cmds[i]->xfer;
 	}
 
 	pci_epf_nvme_move_data(out, &on_stack);

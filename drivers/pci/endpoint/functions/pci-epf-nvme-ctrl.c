@@ -319,9 +319,15 @@ static void pci_epf_nvme_poll_sleep(struct pci_epf_nvme *nvme,
 {
 	ktime_t delay = ns_to_ktime((u64)sleep_us * NSEC_PER_USEC);
 
+	/*
+	 * Finished work only waits for a pass of a ready controller: in any
+	 * other state the lists wait for the drain of the next reset, and
+	 * the poller must not spin on them.
+	 */
 	set_current_state(TASK_IDLE);
-	if (pci_epf_nvme_poll_stopping() || !llist_empty(&nvme->done) ||
-	    !llist_empty(&nvme->xfers_done)) {
+	if (pci_epf_nvme_poll_stopping() ||
+	    (READ_ONCE(nvme->state) == PCI_EPF_NVME_READY &&
+	     (!llist_empty(&nvme->done) || !llist_empty(&nvme->xfers_done)))) {
 		__set_current_state(TASK_RUNNING);
 		return;
 	}

@@ -318,6 +318,8 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 				  struct pci_epf_nvme_xfer **xfers,
 				  unsigned int nr, enum pci_epf_nvme_dir dir)
 {
+	struct pci_epf_nvme_dma *chans = dir == PCI_EPF_NVME_FROM_HOST ?
+					 nvme->dma_rx : nvme->dma_tx;
 	struct pci_epf_nvme_xfer_wait wait = {
 		.ctx.done = pci_epf_nvme_xfer_wake,
 	};
@@ -332,10 +334,12 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 					 PCI_EPF_NVME_DMA_TIMEOUT)) {
 		/*
 		 * No callback may run once the context is gone. Batches of
-		 * the poller lose their transfers too: the controller is
-		 * going fatal, and the poller fails them on their timeout.
+		 * the poller on these channels lose their transfers too: the
+		 * controller is going fatal, and they fail on their own
+		 * timeout, or when the host disables the controller.
 		 */
-		pci_epf_nvme_dma_terminate(nvme);
+		for_each_set_bit(i, &used, PCI_EPF_NVME_MAX_DMA_CHANS)
+			dmaengine_terminate_sync(chans[i].chan);
 		for (i = 0; i < nr; i++)
 			xfers[i]->error = true;
 		pci_epf_nvme_dma_finish(nvme, xfers, nr, mapped, dir);
@@ -589,19 +593,20 @@ static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme)
 bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme)
 {
 	struct pci_epf_nvme_batch *oldest;
+	bool busy;
 
-	if (pci_epf_nvme_finish_done(nvme))
-		return true;
+	busy = pci_epf_nvme_finish_done(nvme);
 
+	/* Every pass: under load, other batches keep completing */
 	oldest = list_first_entry_or_null(&nvme->xfers_inflight,
 					  struct pci_epf_nvme_batch, entry);
 	if (oldest && time_after(jiffies, oldest->started +
 				 PCI_EPF_NVME_DMA_TIMEOUT)) {
 		pci_epf_nvme_expire_batches(nvme);
-		return true;
+		busy = true;
 	}
 
-	return false;
+	return busy;
 }
 
 /**

@@ -147,7 +147,8 @@ typedef void (*pci_epf_nvme_batch_fn)(struct pci_epf_nvme_batch *batch);
  * @entry: entry in the function's list of batches in flight, oldest first
  * @started: when the transfers were started, in jiffies
  * @dir: direction of the transfers
- * @finish: called by the poller once the transfers are done
+ * @finish: called once the transfers are done, by the poller or by
+ *	    whoever drains the function (or moved them itself)
  * @nr: number of transfers
  * @mapped: transfers whose buffer is mapped for DMA, the first ones
  * @xfers: the transfers
@@ -377,13 +378,14 @@ struct pci_epf_nvme_feat {
  *	     order, only used by the poller
  * @xfers_done: batches of transfers that are done, for the poller
  * @xfers_inflight: batches of transfers started, oldest first, only used
- *		    by the poller
+ *		    by the poller and by whoever drains the function
  * @state_lock: serialises the state changes of the controller
  * @state: state of the controller
  * @csts_lock: protects the read-modify-writes of CSTS
  * @fatal: a fatal error occurred, CSTS.CFS is set
  * @accept: new commands may be fetched
- * @host_ok: host memory may be accessed
+ * @host_ok: new accesses to host memory may start (those in flight end
+ *	     before CSTS.RDY is cleared)
  * @qlock: protects the creation and deletion of queues
  * @sq: submission queues, admin queue first
  * @cq: completion queues, admin queue first
