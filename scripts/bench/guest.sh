@@ -107,7 +107,9 @@ function_down() {
 
 direct_up() {
 	local ctrl
-	ctrl=$(fabrics_connect "$(nvmet_connect_string "$1")")
+	# The function is connected to the same subsystem with the same
+	# options: IP transports refuse that unless asked (-EALREADY).
+	ctrl=$(fabrics_connect "$(nvmet_connect_string "$1"),duplicate_connect")
 	wait_for 200 test -b "/dev/${ctrl}n1"
 	DEV[direct]=/dev/${ctrl}n1
 	say "direct path: ${DEV[direct]}"
