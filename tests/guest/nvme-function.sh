@@ -165,6 +165,13 @@ t_check "still under load" kill -0 $LOAD_PID
 t_check "unbind under load" eval "epc_stop && epf_unbind pci_epf_nvme n0"
 t_check "host device gone" wait_for 50 loop_host_dev_gone $VID $DID
 t_check "load ends after unbind" stop_load
+# A bind that fails after an earlier bind and unbind (the endpoint core
+# then calls the unbind of the function whose bind failed): a clean
+# error, and nothing left bound.
+echo "transport=loop,nqn=$NVMET_NQN-absent" >"$FN/nvme/connect_opts"
+t_check "bind refused without a target" eval '! epf_bind pci_epf_nvme n0 2>/dev/null'
+t_check "nothing bound after the refusal" eval '[[ ! -e $EP_CFS/controllers/$LOOP_EPC/n0 ]]'
+nvmet_connect_string "$TRANSPORT" >"$FN/nvme/connect_opts"
 t_check "rebind" eval "epf_bind pci_epf_nvme n0 && epc_start"
 host_back "" rebind
 

@@ -309,6 +309,13 @@ static void pci_epf_nvme_unbind(struct pci_epf *epf)
 {
 	struct pci_epf_nvme *nvme = epf_get_drvdata(epf);
 
+	/*
+	 * pci_epf_bind() unbinds a function whose bind failed: the bind has
+	 * already undone what it did.
+	 */
+	if (!nvme->ctrl_ready)
+		return;
+
 	pci_epf_nvme_ctrl_stop_polling(nvme);
 	pci_epf_nvme_ctrl_reset(nvme);
 	pci_epf_nvme_epc_clear(nvme);
