@@ -101,6 +101,14 @@ void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd)
 		wake_up_all(&nvme->drain_wq);
 }
 
+/* Move the data of a prepared command, and wait for it */
+static int pci_epf_nvme_move_cmd_data(struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme_xfer *xfer = &cmd->xfer;
+
+	return pci_epf_nvme_xfer_batch(cmd->nvme, &xfer, 1, cmd->dir);
+}
+
 /**
  * pci_epf_nvme_complete_cmd() - finish a command and queue its completion
  * @cmd: the command
@@ -125,18 +133,13 @@ void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
 		cmd->post(cmd);
 
 	if (cmd->status == NVME_SC_SUCCESS && cmd->dir == PCI_EPF_NVME_TO_HOST &&
-	    pci_epf_nvme_xfer(nvme, cmd->buf, cmd->segs, cmd->nr_segs,
-			      PCI_EPF_NVME_TO_HOST))
+	    pci_epf_nvme_move_cmd_data(cmd))
 		cmd->status = NVME_SC_DATA_XFER_ERROR;
 
 	pci_epf_nvme_cq_post(cmd);
 }
 
-/*
- * This may be interrupt context: hand the command to the poller, and wake
- * it if the list was empty (else whoever filled it woke it already).
- * Whoever drains the function waits on drain_wq instead.
- */
+/* This may be interrupt context: hand the command back to the poller */
 static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 					      blk_status_t blk_status)
 {
@@ -150,10 +153,7 @@ static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 	blk_mq_free_request(rq);
 
 	cmd->step = PCI_EPF_NVME_STEP_DONE;
-	if (llist_add(&cmd->done_node, &nvme->done))
-		wake_up_process(nvme->poll_task);
-	if (!READ_ONCE(nvme->accept))
-		wake_up_all(&nvme->drain_wq);
+	pci_epf_nvme_hand_back(nvme, &cmd->done_node, &nvme->done);
 
 	return RQ_END_IO_NONE;
 }
@@ -255,8 +255,7 @@ static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
 		goto complete;
 
 	if (cmd->dir == PCI_EPF_NVME_FROM_HOST &&
-	    pci_epf_nvme_xfer(nvme, cmd->buf, cmd->segs, cmd->nr_segs,
-			      PCI_EPF_NVME_FROM_HOST)) {
+	    pci_epf_nvme_move_cmd_data(cmd)) {
 		status = NVME_SC_DATA_XFER_ERROR;
 		goto complete;
 	}

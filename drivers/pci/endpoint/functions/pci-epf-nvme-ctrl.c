@@ -176,6 +176,12 @@ static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 	return busy;
 }
 
+/* Commands or transfers finished since the last pass, for the next one */
+static bool pci_epf_nvme_has_finished(struct pci_epf_nvme *nvme)
+{
+	return !llist_empty(&nvme->done) || !llist_empty(&nvme->xfers_done);
+}
+
 /*
  * Wait up to @timeout for the commands in flight, completing them as the
  * poller would (nothing is accepted any more): the caller is the poller,
@@ -195,8 +201,7 @@ static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
 		/* Completions wake us up; admin commands may not */
 		wait_event_timeout(nvme->drain_wq,
 				   !atomic_read(&nvme->nr_cmds) ||
-				   !llist_empty(&nvme->done) ||
-				   !llist_empty(&nvme->xfers_done),
+				   pci_epf_nvme_has_finished(nvme),
 				   msecs_to_jiffies(10));
 	}
 }
@@ -327,7 +332,7 @@ static void pci_epf_nvme_poll_sleep(struct pci_epf_nvme *nvme,
 	set_current_state(TASK_IDLE);
 	if (pci_epf_nvme_poll_stopping() ||
 	    (READ_ONCE(nvme->state) == PCI_EPF_NVME_READY &&
-	     (!llist_empty(&nvme->done) || !llist_empty(&nvme->xfers_done)))) {
+	     pci_epf_nvme_has_finished(nvme))) {
 		__set_current_state(TASK_RUNNING);
 		return;
 	}
@@ -381,6 +386,26 @@ static int pci_epf_nvme_poll_thread(void *data)
 void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme)
 {
 	wake_up_process(nvme->poll_task);
+}
+
+/**
+ * pci_epf_nvme_hand_back() - hand finished work back to the poller
+ * @nvme: the function
+ * @node: the entry of the command or of the batch of transfers
+ * @list: where it goes: @nvme->done or @nvme->xfers_done
+ *
+ * Any context, interrupts included. The poller is woken up if the list was
+ * empty (else whoever filled it woke it already), and so is whoever drains
+ * the function. The poller may free what @node belongs to as soon as it
+ * is on the list.
+ */
+void pci_epf_nvme_hand_back(struct pci_epf_nvme *nvme, struct llist_node *node,
+			    struct llist_head *list)
+{
+	if (llist_add(node, list))
+		pci_epf_nvme_poll_kick(nvme);
+	if (!READ_ONCE(nvme->accept))
+		wake_up_all(&nvme->drain_wq);
 }
 
 /**

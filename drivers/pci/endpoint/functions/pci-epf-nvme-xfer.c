@@ -127,6 +127,24 @@ void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme)
 	pci_epf_nvme_dma_release(nvme->dma_rx, &nvme->nr_dma_rx);
 }
 
+/* The channels that move data in direction @dir, and how many there are */
+static struct pci_epf_nvme_dma *
+pci_epf_nvme_dma_chans(struct pci_epf_nvme *nvme, enum pci_epf_nvme_dir dir,
+		       unsigned int *nr)
+{
+	if (dir == PCI_EPF_NVME_FROM_HOST) {
+		*nr = nvme->nr_dma_rx;
+		return nvme->dma_rx;
+	}
+	*nr = nvme->nr_dma_tx;
+	return nvme->dma_tx;
+}
+
+static enum dma_data_direction pci_epf_nvme_map_dir(enum pci_epf_nvme_dir dir)
+{
+	return dir == PCI_EPF_NVME_FROM_HOST ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+}
+
 static void pci_epf_nvme_dma_done(void *param,
 				  const struct dmaengine_result *res)
 {
@@ -185,15 +203,14 @@ static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
 					enum pci_epf_nvme_dir dir,
 					unsigned long *used)
 {
-	bool from_host = dir == PCI_EPF_NVME_FROM_HOST;
-	enum dma_transfer_direction xdir =
-		from_host ? DMA_DEV_TO_MEM : DMA_MEM_TO_DEV;
-	struct pci_epf_nvme_dma *chans = from_host ? nvme->dma_rx : nvme->dma_tx;
-	unsigned int nr_chans = from_host ? nvme->nr_dma_rx : nvme->nr_dma_tx;
-	unsigned int i, idx;
+	enum dma_transfer_direction xdir = dir == PCI_EPF_NVME_FROM_HOST ?
+					   DMA_DEV_TO_MEM : DMA_MEM_TO_DEV;
+	unsigned int i, idx, nr_chans;
+	struct pci_epf_nvme_dma *chans;
 	size_t off = 0;
 	int ret;
 
+	chans = pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
 	for (i = 0; i < xfer->nr_segs; i++) {
 		idx = atomic_inc_return(&nvme->dma_next) % nr_chans;
 		ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
@@ -224,15 +241,13 @@ static unsigned int pci_epf_nvme_dma_start(struct pci_epf_nvme *nvme,
 					   struct pci_epf_nvme_xfer_ctx *ctx,
 					   unsigned long *used)
 {
-	bool from_host = dir == PCI_EPF_NVME_FROM_HOST;
 	struct device *dma_dev = nvme->epf->epc->dev.parent;
-	enum dma_data_direction map_dir =
-		from_host ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
-	struct pci_epf_nvme_dma *chans = from_host ? nvme->dma_rx : nvme->dma_tx;
-	unsigned int nr_chans = from_host ? nvme->nr_dma_rx : nvme->nr_dma_tx;
-	unsigned int i, mapped = 0, idx;
+	enum dma_data_direction map_dir = pci_epf_nvme_map_dir(dir);
+	unsigned int i, mapped = 0, idx, nr_chans;
+	struct pci_epf_nvme_dma *chans;
 	bool failed = false;
 
+	chans = pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
 	atomic_set(&ctx->pending, 1);
 	*used = 0;
 
@@ -271,8 +286,7 @@ static int pci_epf_nvme_dma_finish(struct pci_epf_nvme *nvme,
 				   enum pci_epf_nvme_dir dir)
 {
 	struct device *dma_dev = nvme->epf->epc->dev.parent;
-	enum dma_data_direction map_dir = dir == PCI_EPF_NVME_FROM_HOST ?
-					  DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	enum dma_data_direction map_dir = pci_epf_nvme_map_dir(dir);
 	unsigned int i;
 	int ret = 0;
 
@@ -318,14 +332,16 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 				  struct pci_epf_nvme_xfer **xfers,
 				  unsigned int nr, enum pci_epf_nvme_dir dir)
 {
-	struct pci_epf_nvme_dma *chans = dir == PCI_EPF_NVME_FROM_HOST ?
-					 nvme->dma_rx : nvme->dma_tx;
 	struct pci_epf_nvme_xfer_wait wait = {
 		.ctx.done = pci_epf_nvme_xfer_wake,
 	};
-	unsigned int mapped, i;
+	unsigned int mapped, i, nr_chans;
+	struct pci_epf_nvme_dma *chans;
+	bool timed_out = false;
 	unsigned long used;
+	int ret;
 
+	chans = pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
 	init_completion(&wait.done);
 	mapped = pci_epf_nvme_dma_start(nvme, xfers, nr, dir, &wait.ctx,
 					&used);
@@ -338,15 +354,15 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 		 * controller is going fatal, and they fail on their own
 		 * timeout, or when the host disables the controller.
 		 */
-		for_each_set_bit(i, &used, PCI_EPF_NVME_MAX_DMA_CHANS)
+		for_each_set_bit(i, &used, nr_chans)
 			dmaengine_terminate_sync(chans[i].chan);
 		for (i = 0; i < nr; i++)
 			xfers[i]->error = true;
-		pci_epf_nvme_dma_finish(nvme, xfers, nr, mapped, dir);
-		return -ETIMEDOUT;
+		timed_out = true;
 	}
 
-	return pci_epf_nvme_dma_finish(nvme, xfers, nr, mapped, dir);
+	ret = pci_epf_nvme_dma_finish(nvme, xfers, nr, mapped, dir);
+	return timed_out ? -ETIMEDOUT : ret;
 }
 
 static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme, void *buf,
@@ -439,13 +455,13 @@ int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 			    struct pci_epf_nvme_xfer **xfers, unsigned int nr,
 			    enum pci_epf_nvme_dir dir)
 {
-	unsigned int nr_chans = dir == PCI_EPF_NVME_FROM_HOST ?
-				nvme->nr_dma_rx : nvme->nr_dma_tx;
+	unsigned int nr_chans;
 	int ret;
 
 	if (!nr)
 		return 0;
 
+	pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
 	if (nr_chans)
 		ret = pci_epf_nvme_dma_batch(nvme, xfers, nr, dir);
 	else
@@ -489,45 +505,7 @@ static void pci_epf_nvme_batch_done(struct pci_epf_nvme_xfer_ctx *ctx)
 		container_of(ctx, struct pci_epf_nvme_batch, ctx);
 	struct pci_epf_nvme *nvme = batch->nvme;
 
-	/* The poller may free the batch as soon as it is on the list */
-	if (llist_add(&batch->done_node, &nvme->xfers_done))
-		wake_up_process(nvme->poll_task);
-	if (!READ_ONCE(nvme->accept))
-		wake_up_all(&nvme->drain_wq);
-}
-
-/**
- * pci_epf_nvme_start_batch() - start the transfers of a batch
- * @batch: the batch, allocated with kmalloc(), with at least one transfer
- *
- * The transfers run while the poller goes on; once they are done, the
- * poller calls the batch's finish function from
- * pci_epf_nvme_reap_batches() and frees the batch. Without DMA channels
- * the transfers go through outbound windows, at once. Poller context, or
- * whoever drains the function.
- */
-void pci_epf_nvme_start_batch(struct pci_epf_nvme_batch *batch)
-{
-	struct pci_epf_nvme *nvme = batch->nvme;
-	unsigned int nr_chans = batch->dir == PCI_EPF_NVME_FROM_HOST ?
-				nvme->nr_dma_rx : nvme->nr_dma_tx;
-	unsigned long used;
-
-	batch->started = jiffies;
-	list_add_tail(&batch->entry, &nvme->xfers_inflight);
-
-	if (!nr_chans) {
-		pci_epf_nvme_map_batch(nvme, batch->xfers, batch->nr,
-				       batch->dir);
-		llist_add(&batch->done_node, &nvme->xfers_done);
-		return;
-	}
-
-	batch->ctx.done = pci_epf_nvme_batch_done;
-	batch->mapped = pci_epf_nvme_dma_start(nvme, batch->xfers, batch->nr,
-					       batch->dir, &batch->ctx, &used);
-	if (atomic_dec_and_test(&batch->ctx.pending))
-		pci_epf_nvme_batch_done(&batch->ctx);
+	pci_epf_nvme_hand_back(nvme, &batch->done_node, &nvme->xfers_done);
 }
 
 static void pci_epf_nvme_finish_batch(struct pci_epf_nvme_batch *batch)
@@ -543,6 +521,40 @@ static void pci_epf_nvme_finish_batch(struct pci_epf_nvme_batch *batch)
 				    "read" : "write", batch->nr);
 	batch->finish(batch);
 	kfree(batch);
+}
+
+/**
+ * pci_epf_nvme_start_batch() - start the transfers of a batch
+ * @batch: the batch, allocated with kmalloc(), with at least one transfer
+ *
+ * The transfers run while the poller goes on; once they are done, the
+ * poller calls the batch's finish function from
+ * pci_epf_nvme_reap_batches() and frees the batch. Without DMA channels
+ * the transfers go through outbound windows, and the batch is finished
+ * before this returns. Poller context, or whoever drains the function.
+ */
+void pci_epf_nvme_start_batch(struct pci_epf_nvme_batch *batch)
+{
+	struct pci_epf_nvme *nvme = batch->nvme;
+	unsigned int nr_chans;
+	unsigned long used;
+
+	batch->started = jiffies;
+	list_add_tail(&batch->entry, &nvme->xfers_inflight);
+
+	pci_epf_nvme_dma_chans(nvme, batch->dir, &nr_chans);
+	if (!nr_chans) {
+		pci_epf_nvme_map_batch(nvme, batch->xfers, batch->nr,
+				       batch->dir);
+		pci_epf_nvme_finish_batch(batch);
+		return;
+	}
+
+	batch->ctx.done = pci_epf_nvme_batch_done;
+	batch->mapped = pci_epf_nvme_dma_start(nvme, batch->xfers, batch->nr,
+					       batch->dir, &batch->ctx, &used);
+	if (atomic_dec_and_test(&batch->ctx.pending))
+		pci_epf_nvme_batch_done(&batch->ctx);
 }
 
 /* Finish the batches on the list of those that are done, in order */
@@ -610,38 +622,6 @@ bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme)
 }
 
 /**
- * pci_epf_nvme_xfer() - move data between host memory and a local buffer
- * @nvme: the function
- * @buf: the local buffer, as long as all the segments together
- * @segs: the host memory segments, in the order of @buf
- * @nr_segs: number of segments
- * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
- *
- * Sleeps until the transfer is done.
- *
- * Return: 0 or a negative error code.
- */
-int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
-		      const struct pci_epf_nvme_seg *segs,
-		      unsigned int nr_segs, enum pci_epf_nvme_dir dir)
-{
-	struct pci_epf_nvme_xfer xfer = {
-		.buf = buf,
-		.segs = segs,
-		.nr_segs = nr_segs,
-	};
-	struct pci_epf_nvme_xfer *xfers = &xfer;
-	unsigned int i;
-
-	for (i = 0; i < nr_segs; i++)
-		xfer.len += segs[i].len;
-	if (!xfer.len)
-		return 0;
-
-	return pci_epf_nvme_xfer_batch(nvme, &xfers, 1, dir);
-}
-
-/**
  * pci_epf_nvme_xfer_one() - move one contiguous range of host memory
  * @nvme: the function
  * @pci_addr: PCI address of the range
@@ -659,6 +639,13 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 			  size_t len, enum pci_epf_nvme_dir dir)
 {
 	struct pci_epf_nvme_seg seg = { .pci_addr = pci_addr, .len = len };
+	struct pci_epf_nvme_xfer xfer = {
+		.buf = buf,
+		.len = len,
+		.segs = &seg,
+		.nr_segs = 1,
+	};
+	struct pci_epf_nvme_xfer *xfers = &xfer;
 
 	if (dir == PCI_EPF_NVME_TO_HOST &&
 	    len <= PCI_EPF_NVME_WINDOW_WRITE_MAX &&
@@ -666,7 +653,7 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 	    !pci_epf_nvme_map_xfer(nvme, buf, &seg, 1, dir))
 		return 0;
 
-	return pci_epf_nvme_xfer(nvme, buf, &seg, 1, dir);
+	return pci_epf_nvme_xfer_batch(nvme, &xfers, 1, dir);
 }
 
 /* Append a page to the segments, merging it with the last one if adjacent */

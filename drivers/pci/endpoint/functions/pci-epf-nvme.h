@@ -525,6 +525,8 @@ void pci_epf_nvme_ctrl_stop_polling(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_ctrl_fatal(struct pci_epf_nvme *nvme, const char *why);
 void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_hand_back(struct pci_epf_nvme *nvme, struct llist_node *node,
+			    struct llist_head *list);
 
 /* pci-epf-nvme-queue.c */
 u16 pci_epf_nvme_create_cq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
@@ -545,9 +547,6 @@ bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme);
 /* pci-epf-nvme-xfer.c */
 void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme);
-int pci_epf_nvme_xfer(struct pci_epf_nvme *nvme, void *buf,
-		      const struct pci_epf_nvme_seg *segs,
-		      unsigned int nr_segs, enum pci_epf_nvme_dir dir);
 int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 			  size_t len, enum pci_epf_nvme_dir dir);
 int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
