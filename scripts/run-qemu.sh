@@ -6,7 +6,8 @@
 # Boot a test kernel tree under QEMU (TCG) and run one guest script in it.
 #
 # Usage: scripts/run-qemu.sh --tree DIR --script PATH [--out DIR]
-#            [--moddir DIR] [--timeout SEC] [--poweroff-timeout SEC]
+#            [--moddir DIR] [--tools DIR] [--timeout SEC]
+#            [--poweroff-timeout SEC]
 #            [--mem SIZE] [--smp N] [--tcg-thread single|multi]
 #            [--append ARGS]
 #
@@ -18,6 +19,9 @@
 # Guest RAM is a file in /dev/shm mapped a second time as an ivshmem-plain
 # device: its BAR2 is then an MMIO alias of all guest RAM, which the
 # loopback endpoint controller (pci-epc-loop) uses as its window.
+#
+# --tools DIR: DIR/bin goes first in the guest script's PATH (a static fio
+# that starts faster than the host's, see scripts/build-guest-fio.sh).
 #
 # Once the guest says it powers off (tests/guest/init.sh, after the
 # script), it has --poweroff-timeout seconds (default 60) to get there: a
@@ -46,7 +50,7 @@ set -euo pipefail
 
 SPLAT_RE='WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|soft lockup|hard LOCKUP|Kernel panic|kmemleak: .* new suspected memory leaks|unreferenced object|general protection fault|Call Trace:'
 
-tree='' script='' out='' moddir='' timeout=600 mem=2G smp=2 append='' tcg_thread=multi
+tree='' script='' out='' moddir='' tools='' timeout=600 mem=2G smp=2 append='' tcg_thread=multi
 poweroff_timeout=60
 ramfile='' qemu_pid=''
 # What init.sh says when it powers off, and what the kernel says when it
@@ -66,6 +70,7 @@ parse_args() {
 		--script) script=$2; shift 2 ;;
 		--out) out=$2; shift 2 ;;
 		--moddir) moddir=$2; shift 2 ;;
+		--tools) tools=$2; shift 2 ;;
 		--timeout) timeout=$2; shift 2 ;;
 		--poweroff-timeout) poweroff_timeout=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
@@ -88,9 +93,13 @@ parse_args() {
 		[[ -d $moddir ]] || die "no module dir $moddir"
 		moddir=$(realpath "$moddir")
 	fi
+	if [[ -n $tools ]]; then
+		[[ -d $tools/bin ]] || die "no bin directory in $tools"
+		tools=$(realpath "$tools")
+	fi
 	# The paths travel on the kernel command line, which splits on spaces.
 	local p
-	for p in "$tree" "$script" "$moddir" "$REPO_DIR"; do
+	for p in "$tree" "$script" "$moddir" "$tools" "$REPO_DIR"; do
 		[[ $p =~ ^[A-Za-z0-9._/+,-]*$ ]] || die "path not usable on a kernel command line: $p"
 	done
 }
@@ -138,6 +147,7 @@ kernel_cmdline() {
 		rig.script="$script" rig.tree="$tree" rig.repo="$REPO_DIR"
 	)
 	[[ -z $moddir ]] || args+=(rig.moddir="$moddir")
+	[[ -z $tools ]] || args+=(rig.tools="$tools")
 	echo "${args[*]} $append"
 }
 

@@ -3,7 +3,8 @@
 #
 # PID 1 of the rig's QEMU guest (see scripts/run-qemu.sh). The root file
 # system is the host's, read-only over 9p. Parameters come from the kernel
-# command line: rig.script, rig.tree, rig.repo and, optionally, rig.moddir.
+# command line: rig.script, rig.tree, rig.repo and, optionally, rig.moddir
+# and rig.tools (its bin/ goes first in the script's PATH).
 #
 # Stage 1 builds a new root in a tmpfs: every top-level entry of the host
 # root bind-mounted into it, plus /rig-out (the run's read-write 9p export),
@@ -74,7 +75,7 @@ is_mounted() {
 # Read rig.* parameters from the kernel command line into RIG_*.
 read_params() {
 	local word words
-	RIG_SCRIPT='' RIG_TREE='' RIG_REPO='' RIG_MODDIR=''
+	RIG_SCRIPT='' RIG_TREE='' RIG_REPO='' RIG_MODDIR='' RIG_TOOLS=''
 	read -ra words </proc/cmdline
 	for word in "${words[@]}"; do
 		case $word in
@@ -82,6 +83,7 @@ read_params() {
 		rig.tree=*) RIG_TREE=${word#*=} ;;
 		rig.repo=*) RIG_REPO=${word#*=} ;;
 		rig.moddir=*) RIG_MODDIR=${word#*=} ;;
+		rig.tools=*) RIG_TOOLS=${word#*=} ;;
 		esac
 	done
 	[[ -n $RIG_SCRIPT && -n $RIG_TREE && -n $RIG_REPO ]] ||
@@ -121,11 +123,13 @@ plan_graft() {
 }
 
 # A tmpfs hides what the host has below it. Bring back the host paths the
-# run needs (the repository, the kernel tree, the script's directory and the
-# module directory), e.g. a kernel tree cached under /root/.cache.
+# run needs (the repository, the kernel tree, the script's directory, the
+# module and the tools directories), e.g. a kernel tree cached under
+# /root/.cache.
 plan_rebinds() {
 	local dir=$1 p
-	for p in "$RIG_REPO" "$RIG_TREE" "${RIG_SCRIPT%/*}" ${RIG_MODDIR:+"$RIG_MODDIR"}; do
+	for p in "$RIG_REPO" "$RIG_TREE" "${RIG_SCRIPT%/*}" ${RIG_MODDIR:+"$RIG_MODDIR"} \
+		${RIG_TOOLS:+"$RIG_TOOLS"}; do
 		[[ $p == "$dir" || $p == "$dir"/* ]] || continue
 		fstab_add "$FSTAB1" "$p" "$NEWROOT$p" none bind,X-mount.mkdir
 	done
@@ -221,8 +225,11 @@ stage1() {
 }
 
 setup_env() {
-	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-	export HOME=/root TERM=dumb LANG=C.UTF-8
+	export PATH=${RIG_TOOLS:+$RIG_TOOLS/bin:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	# The C locale is built in: with C.UTF-8 every exec of a program
+	# that calls setlocale() opens a dozen locale files over 9p, 0.1 s
+	# more per exec on the debug kernel.
+	export HOME=/root TERM=dumb LANG=C
 	export RIG_SCRIPT RIG_TREE RIG_REPO RIG_MODDIR RIG_OUT=/rig-out
 	echo rig >/proc/sys/kernel/hostname
 	depmod -a
