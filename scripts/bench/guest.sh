@@ -132,7 +132,7 @@ run_point() {
 	fio --name="$name" --filename="${DEV[$path]}" --ioengine=io_uring \
 		--direct=1 --time_based --runtime="$BENCH_RUNTIME" \
 		--ramp_time="$BENCH_RAMP" --group_reporting --randrepeat=0 \
-		--norandommap --size=1G --output-format=json \
+		--norandommap --size=1G --lat_percentiles=1 --output-format=json \
 		--output="$dir/$path.$rep.json" "$@" >/dev/null
 	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$path.$rep.cpu"
 	wait
