@@ -82,7 +82,10 @@ function_up() {
 	fn=$(epf_dir pci_epf_nvme $FN_NAME)
 	[[ -d $fn ]] || epf_create pci_epf_nvme $FN_NAME vendorid=$VID \
 		deviceid=$DID msix_interrupts=8 msi_interrupts=8
-	nvmet_connect_string "$transport" >"$fn/nvme/connect_opts"
+	# Rebound while the direct path is connected (scaling): the same
+	# options again, which IP transports refuse unless asked (-EALREADY).
+	echo "$(nvmet_connect_string "$transport")${DEV[direct]:+,duplicate_connect}" \
+		>"$fn/nvme/connect_opts"
 	echo "$nr_queues" >"$fn/nvme/nr_io_queues"
 	echo "$BENCH_QUEUE_DEPTH" >"$fn/nvme/queue_depth"
 	epf_bind pci_epf_nvme $FN_NAME
@@ -117,6 +120,7 @@ direct_up() {
 
 direct_down() {
 	fabrics_disconnect "$(basename "${DEV[direct]}" n1)"
+	unset 'DEV[direct]'
 }
 
 # run_point BACKEND GROUP NAME PATH FIO_ARGS...: one fio run and its CPU
