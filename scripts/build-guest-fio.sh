@@ -53,18 +53,27 @@ write_sources() {
 	cat >"$APT_DIR/sources.list.d/debian-src.sources" <<-EOF
 	Types: deb-src
 	URIs: http://deb.debian.org/debian
-	Suites: $codename $codename-updates
+	Suites: $codename $codename-updates $codename-backports
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+	Types: deb-src
+	URIs: http://deb.debian.org/debian-security
+	Suites: $codename-security
 	Components: main
 	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
 }
 
-# fetch_source VERSION WORKDIR: the unpacked, patched source in WORKDIR.
+# fetch_source VERSION WORKDIR: the unpacked, patched source in WORKDIR:
+# of the installed version, or of the archive's current one when the
+# archive has moved on (the options and engines used are the same).
 fetch_source() {
 	local version=$1 work=$2
 	write_sources
 	private_apt -q update >&2
-	(cd "$work" && private_apt -q source "fio=$version" >&2)
+	(cd "$work" && { private_apt -q source "fio=$version" >&2 ||
+		private_apt -q source fio >&2; })
 }
 
 build() {
@@ -86,7 +95,14 @@ build() {
 main() {
 	local version key dest
 	version=$(fio_version)
-	key=$({ echo "$version"; cat "$0"; } | sha256sum | cut -c1-16)
+	# What the build depends on: the source, this script, the compiler
+	# and the static libraries configure may pick up.
+	key=$({
+		echo "$version"
+		cat "$0"
+		gcc -dumpfullversion
+		dpkg-query -W libc6-dev zlib1g-dev libaio-dev 2>/dev/null || true
+	} | sha256sum | cut -c1-16)
 	dest=$CACHE_DIR/guest-fio-$key
 	mkdir -p "$CACHE_DIR"
 	if [[ ! -x $dest/bin/fio ]]; then

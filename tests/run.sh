@@ -44,12 +44,14 @@ declare -A TCG_THREAD=([rig]=single [debug]=multi)
 declare -A NICE=([rig]=19 [debug]=0)
 # The rig guest can then get no CPU at all for half a minute, while the
 # debug guest boots beside the static checks. Its guest clock runs on, so
-# its soft-lockup and RCU stall detectors would report the wait as a hung
-# CPU (seen: "soft lockup - CPU#0 stuck for 26s" in free_reserved_area at
-# boot). Its detectors get thresholds longer than any such wait; the
-# test timeouts still catch a real hang, and the debug guest, which is
-# never starved, keeps the kernel's defaults.
-declare -A KERNEL_ARGS=([rig]="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120" [debug]="")
+# its soft-lockup, RCU stall and hung-task detectors would report the
+# wait as a hung CPU or task (seen: "soft lockup - CPU#0 stuck for 26s"
+# in free_reserved_area at boot). Its detectors get thresholds longer than
+# any such wait; the test timeouts still catch a real hang, and the debug
+# guest, which is never starved, keeps the kernel's defaults.
+declare -A KERNEL_ARGS=(
+	[rig]="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 sysctl.kernel.hung_task_timeout_secs=120"
+	[debug]="")
 
 flavours=(rig debug) only='' static=1
 declare -A TREE=()
@@ -124,7 +126,9 @@ build_kernel() {
 }
 
 # A fio that starts in 0.2 s instead of 2.4 s on the debug kernel. Without
-# it the guests run the host's fio: the tests are the same, only slower.
+# it (no network, or Debian's archive no longer has the source of the
+# installed version) the guests run the host's fio: the tests are the
+# same, only slower, so that is a skip and not a failure.
 build_guest_fio() {
 	local logf=$RUN_DIR/guest-fio-build.log
 	log "building the guests' static fio (cached when unchanged)"
@@ -132,7 +136,7 @@ build_guest_fio() {
 		record PASS "setup/guest fio build"
 	else
 		GUEST_TOOLS=
-		record FAIL "setup/guest fio build" "$(tail -n 2 "$logf") (see $logf); the guests run the host's fio"
+		record SKIP "setup/guest fio build" "not built: $(tail -n 1 "$logf") (see $logf); the guests run the host's fio, slower"
 	fi
 }
 
