@@ -438,6 +438,16 @@ static int pci_epf_nvme_map_batch(struct pci_epf_nvme *nvme,
 	return ret;
 }
 
+static void pci_epf_nvme_batch_failed(struct pci_epf_nvme *nvme,
+				      enum pci_epf_nvme_dir dir,
+				      unsigned int nr, int err)
+{
+	dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+			    "%s of a batch of %u buffers failed: %d\n",
+			    dir == PCI_EPF_NVME_FROM_HOST ? "read" : "write",
+			    nr, err);
+}
+
 /**
  * pci_epf_nvme_xfer_batch() - move data between local buffers and the host
  * @nvme: the function
@@ -468,10 +478,7 @@ int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 		ret = pci_epf_nvme_map_batch(nvme, xfers, nr, dir);
 
 	if (ret) {
-		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-				    "%s of a batch of %u buffers failed: %d\n",
-				    dir == PCI_EPF_NVME_FROM_HOST ?
-				    "read" : "write", nr, ret);
+		pci_epf_nvme_batch_failed(nvme, dir, nr, ret);
 		if (ret == -ETIMEDOUT)
 			pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
 	}
@@ -512,13 +519,13 @@ static void pci_epf_nvme_finish_batch(struct pci_epf_nvme_batch *batch)
 {
 	struct pci_epf_nvme *nvme = batch->nvme;
 
+	int ret;
+
 	list_del(&batch->entry);
-	if (pci_epf_nvme_dma_finish(nvme, batch->xfers, batch->nr,
-				    batch->mapped, batch->dir))
-		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-				    "%s of a batch of %u buffers failed\n",
-				    batch->dir == PCI_EPF_NVME_FROM_HOST ?
-				    "read" : "write", batch->nr);
+	ret = pci_epf_nvme_dma_finish(nvme, batch->xfers, batch->nr,
+				      batch->mapped, batch->dir);
+	if (ret)
+		pci_epf_nvme_batch_failed(nvme, batch->dir, batch->nr, ret);
 	batch->finish(batch);
 	kfree(batch);
 }
