@@ -54,6 +54,16 @@ part_skip() {
 	t_skip "$2" "debug kernel: part '$1' runs in another configuration"
 }
 
+# run_part NAME WHAT FN: run FN if this run includes part NAME, else
+# record WHAT as skipped.
+run_part() {
+	if part "$1"; then
+		"$3"
+	else
+		part_skip "$1" "$2"
+	fi
+}
+
 # expect_status CODE CMD...: nvme-cli must fail with status CODE: the
 # status code type and code (bits 10:0) of the status field it prints; the
 # CRD, More and DNR bits may be anything (a status relayed from nvmet
@@ -152,18 +162,14 @@ t_check "APST unsupported" expect_status 0x2 nvme get-feature "$C" -f 0x0c
 t_check "save unsupported" expect_status 0x10d nvme set-feature "$C" -f 8 -v 0 -s
 t_check "log page too long" expect_status 0x2 nvme admin-passthru "$C" -o 0x02 --cdw10=0xffff0002 --cdw11=0xffff -l 4096 -r
 }
-admin_reads() {
+admin_commands() {
+negative_checks
 t_check "effects log" eval "nvme effects-log $C | grep -q 'Create I/O Completion'"
 t_check "smart log" nvme smart-log "$C"
 t_check "error log" nvme error-log "$C" -e 4
 t_check "id-ns" nvme id-ns "$B"
 }
-if part admin; then
-	negative_checks
-	admin_reads
-else
-	part_skip admin "admin commands"
-fi
+run_part admin "admin commands" admin_commands
 # Coalescing on, with verified writes beside the reads: the function
 # still answers I/O correctly after the admin commands above, if any.
 t_check "irq coalescing set" nvme set-feature "$C" -f 8 -v 0x0a03
@@ -219,16 +225,8 @@ echo 1 >/sys/bus/pci/rescan
 host_back " after rescan" rescan
 }
 
-if part reset-unbind; then
-	reset_unbind
-else
-	part_skip reset-unbind "reset and unbind under load"
-fi
-if part remove; then
-	remove_rescan
-else
-	part_skip remove "remove and rescan under load"
-fi
+run_part reset-unbind "reset and unbind under load" reset_unbind
+run_part remove "remove and rescan under load" remove_rescan
 # Free queue pair 2 behind the host driver's back, then check creation.
 # With a single vector (INTx) nvme.ko creates one I/O queue only.
 P=(-l 4096 -w -i /dev/zero)
