@@ -83,6 +83,29 @@ test_transfers() {
 	t_skip "copy (DMA)" "pci-epf-test refuses copies on slave DMA channels: it needs a memcpy channel"
 }
 
+# The benchmark's dma_discard_min: transfers to the host from that size on
+# move no data, shorter ones still do, and 0 turns it off.
+DISCARD_PARAM=/sys/module/pci_epc_loop/parameters/dma_discard_min
+pcitest_failed() {
+	pcitest_said "$1" >/dev/null && { echo "\"$1\" passed"; return 1; }
+	return 0
+}
+
+test_dma_discard() {
+	t_check "dma_discard_min is off by default" test "$(<"$DISCARD_PARAM")" = 0
+	echo 65536 >"$DISCARD_PARAM"
+	pcitest_run -r -d -s 1024
+	check "dma_discard_min: a shorter transfer moves its data" \
+		"READ (   1024 bytes)"
+	pcitest_run -r -d -s 1048576
+	t_check "dma_discard_min: a longer transfer moves nothing" \
+		pcitest_failed "READ (1048576 bytes)"
+	echo 0 >"$DISCARD_PARAM"
+	pcitest_run -r -d -s 1048576
+	check "dma_discard_min: off again" "READ (1048576 bytes)"
+}
+
 setup
 test_bars_irqs
 test_transfers
+test_dma_discard

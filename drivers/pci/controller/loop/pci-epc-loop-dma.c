@@ -22,6 +22,7 @@
 
 #include <linux/dmaengine.h>
 #include <linux/io.h>
+#include <linux/module.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -37,6 +38,21 @@
 			 BIT(DMA_SLAVE_BUSWIDTH_2_BYTES) | \
 			 BIT(DMA_SLAVE_BUSWIDTH_4_BYTES) | \
 			 BIT(DMA_SLAVE_BUSWIDTH_8_BYTES))
+
+/*
+ * A benchmark aid. A board's DMA engine moves data without a CPU; here a
+ * vCPU copies it, and shares its time with everything else the benchmark
+ * measures. With this set, transfers to host memory of at least that many
+ * bytes complete without moving their data, at the cost of the rest of the
+ * DMA path only, so that the benchmark can tell the two costs apart. The
+ * host then reads stale data: never set it for anything but a benchmark of
+ * read bandwidth. It must stay above the largest run of completion entries
+ * that a function writes at once.
+ */
+static unsigned int dma_discard_min;
+module_param(dma_discard_min, uint, 0644);
+MODULE_PARM_DESC(dma_discard_min,
+		 "benchmark only: transfers to the host of at least this many bytes move no data (0: off, the default)");
 
 struct loop_dma_seg {
 	dma_addr_t local;
@@ -201,7 +217,16 @@ static void loop_dma_issue_pending(struct dma_chan *chan)
 static void loop_dma_copy(struct loop_dma_desc *desc,
 			  struct loop_dma_seg *seg, u64 remote)
 {
+	unsigned int discard_min = READ_ONCE(dma_discard_min);
 	phys_addr_t src, dst;
+
+	if (discard_min && desc->dir == DMA_MEM_TO_DEV &&
+	    desc->len >= discard_min) {
+		dev_warn_once(desc->tx.chan->device->dev,
+			      "DMA to the host moves no data from %u bytes on: benchmark only\n",
+			      discard_min);
+		return;
+	}
 
 	if (desc->dir == DMA_DEV_TO_MEM) {
 		src = remote;
