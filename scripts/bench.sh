@@ -18,7 +18,7 @@
 #   --backends  nvmet transports to measure (default "loop tcp")
 #   --only      run only the points whose "group/name" matches PATTERN (an
 #               extended regular expression)
-#               (groups: 4k, seq, scaling, idle)
+#               (groups: 4k, seq, dmafree, scaling, idle)
 #   --profile   sample the CPUs with perf during the first repetition of
 #               the points matching PATTERN (a regex); reports in raw/.../*.perf*.txt
 set -euo pipefail
@@ -71,10 +71,10 @@ BENCH_QUEUES=2
 BENCH_QUEUE_DEPTH=128
 EOF
 
-# Two paths, two directions, 2 job counts x 4 depths + 4 sequential + 3
-# scaling points per backend, plus boot and set-up.
+# Two paths, two directions, 2 job counts x 4 depths + 4 sequential + 2
+# DMA-free + 3 scaling points per backend, plus boot and set-up.
 nr_backends=$(wc -w <<<"$backends")
-points=$(((16 + 4 + 3) * 2 * reps * nr_backends))
+points=$(((16 + 4 + 2 + 3) * 2 * reps * nr_backends))
 limit=$((600 + points * (runtime + 4) * 2))
 log "booting the rig kernel (limit ${limit}s, console $out/guest/console.log)"
 rc=0

@@ -130,6 +130,7 @@ run_point() {
 	shift 5
 	dir=$RAW/$backend/$group/$name
 	mkdir -p "$dir"
+	[[ $group != dmafree || $path != function ]] || dma_discard "$DMAFREE_MIN"
 	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
 	[[ -z $BENCH_PROFILE || $rep != 0 || ! $group/$name =~ $BENCH_PROFILE ]] ||
 		profile "$dir/$path" &
@@ -139,7 +140,15 @@ run_point() {
 		--norandommap --size=1G --lat_percentiles=1 --output-format=json \
 		--output="$dir/$path.$rep.json" "$@" >/dev/null
 	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$path.$rep.cpu"
+	dma_discard 0
 	wait
+}
+
+# dma_discard BYTES: the loopback controller's DMA transfers to the host of
+# at least BYTES move no data (0: all do), see dma_discard_min in
+# pci-epc-loop-dma.c
+dma_discard() {
+	echo "$1" >/sys/module/pci_epc_loop/parameters/dma_discard_min
 }
 
 # profile PREFIX: sample all CPUs during a run (after its ramp), and keep
@@ -191,6 +200,19 @@ matrix() {
 	done
 }
 
+# Sequential reads again, with the loopback controller's DMA moving no
+# data on the function path: what the function costs when, as on a board,
+# the DMA engine needs no CPU. A data segment is at least one page; runs of
+# completion entries at QD32 are shorter, and still move.
+DMAFREE_MIN=4096
+dmafree() {
+	local backend=$1 bs
+	for bs in 128k 512k; do
+		point "$backend" dmafree "read-$bs-qd32" --rw=read --bs=$bs \
+			--iodepth=32 --numjobs=1
+	done
+}
+
 # CPU used while nothing happens, over BENCH_IDLE seconds: as "baseline"
 # before the function is bound, as "function" with the function bound and
 # the host driver loaded but idle (after the poller's busy period ended).
@@ -230,6 +252,7 @@ bench_backend() {
 	direct_up "$backend"
 	idle_point "$backend" function
 	matrix "$backend"
+	dmafree "$backend"
 	scaling "$backend"
 	direct_down
 	function_down
