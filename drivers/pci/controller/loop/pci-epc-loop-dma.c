@@ -22,7 +22,7 @@
 
 #include <linux/dmaengine.h>
 #include <linux/io.h>
-#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -45,12 +45,13 @@
  * measures. With this set, transfers to host memory of at least that many
  * bytes complete without moving their data, at the cost of the rest of the
  * DMA path only, so that the benchmark can tell the two costs apart. The
- * host then reads stale data: never set it for anything but a benchmark of
- * read bandwidth. It must stay above the largest run of completion entries
- * that a function writes at once.
+ * host then reads stale data, whatever the transfer carried (read data,
+ * but also a 4 KiB Identify page or a run of completion entries that
+ * long): set it only around a benchmark of read bandwidth, to a size that
+ * no such transfer reaches. Setting it taints the kernel.
  */
 static unsigned int dma_discard_min;
-module_param(dma_discard_min, uint, 0644);
+module_param_unsafe(dma_discard_min, uint, 0644);
 MODULE_PARM_DESC(dma_discard_min,
 		 "benchmark only: transfers to the host of at least this many bytes move no data (0: off, the default)");
 
@@ -217,16 +218,7 @@ static void loop_dma_issue_pending(struct dma_chan *chan)
 static void loop_dma_copy(struct loop_dma_desc *desc,
 			  struct loop_dma_seg *seg, u64 remote)
 {
-	unsigned int discard_min = READ_ONCE(dma_discard_min);
 	phys_addr_t src, dst;
-
-	if (discard_min && desc->dir == DMA_MEM_TO_DEV &&
-	    desc->len >= discard_min) {
-		dev_warn_once(desc->tx.chan->device->dev,
-			      "DMA to the host moves no data from %u bytes on: benchmark only\n",
-			      discard_min);
-		return;
-	}
 
 	if (desc->dir == DMA_DEV_TO_MEM) {
 		src = remote;
@@ -238,10 +230,26 @@ static void loop_dma_copy(struct loop_dma_desc *desc,
 	memcpy_flushcache(phys_to_virt(dst), phys_to_virt(src), seg->len);
 }
 
+/* Does the benchmark aid skip this transfer's copy? See dma_discard_min */
+static bool loop_dma_discards(const struct loop_dma_desc *desc)
+{
+	unsigned int discard_min = READ_ONCE(dma_discard_min);
+
+	if (!discard_min || desc->dir != DMA_MEM_TO_DEV ||
+	    desc->len < discard_min)
+		return false;
+
+	dev_warn_once(desc->tx.chan->device->dev,
+		      "DMA to the host moves no data from %u bytes on: benchmark only\n",
+		      discard_min);
+	return true;
+}
+
 static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 					     struct loop_dma_desc *desc,
 					     u32 *residue)
 {
+	bool discard = loop_dma_discards(desc);
 	u64 remote = desc->remote;
 	unsigned int i;
 
@@ -253,7 +261,8 @@ static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 		if (!desc->ram || !READ_ONCE(lchan->epc->link_up))
 			return desc->dir == DMA_DEV_TO_MEM ?
 			       DMA_TRANS_READ_FAILED : DMA_TRANS_WRITE_FAILED;
-		loop_dma_copy(desc, &desc->segs[i], remote);
+		if (!discard)
+			loop_dma_copy(desc, &desc->segs[i], remote);
 		remote += desc->segs[i].len;
 		*residue -= desc->segs[i].len;
 	}
