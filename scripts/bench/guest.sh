@@ -131,7 +131,7 @@ run_point() {
 	dir=$RAW/$backend/$group/$name
 	mkdir -p "$dir"
 	if [[ $group == dmafree && $path == function ]]; then
-		dma_discard "$DMAFREE_MIN"
+		loop_dma_discard "$DMAFREE_MIN"
 	fi
 	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
 	[[ -z $BENCH_PROFILE || $rep != 0 || ! $group/$name =~ $BENCH_PROFILE ]] ||
@@ -142,15 +142,8 @@ run_point() {
 		--norandommap --size=1G --lat_percentiles=1 --output-format=json \
 		--output="$dir/$path.$rep.json" "$@" >/dev/null
 	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$path.$rep.cpu"
-	dma_discard 0
+	loop_dma_discard 0
 	wait
-}
-
-# dma_discard BYTES: the loopback controller's DMA transfers to the host of
-# at least BYTES move no data (0: all do), see dma_discard_min in
-# pci-epc-loop-dma.c
-dma_discard() {
-	echo "$1" >/sys/module/pci_epc_loop/parameters/dma_discard_min
 }
 
 # profile PREFIX: sample all CPUs during a run (after its ramp), and keep

@@ -63,9 +63,16 @@ loop_host_dev() {
 # pcitest runs several tests in one go (one BAR, an IRQ type, INTx, one MSI
 # and one MSI-X vector, read, write and copy), one line each: "NAME:<TAB>
 # OKAY" or "NOT OKAY" or "(TEST) FAILED". Its exit status is not reliable.
+# loop_dma_discard BYTES: the controller's DMA transfers to the host of at
+# least BYTES move no data, 0 (the default) for none: the benchmark aid
+# dma_discard_min of pci-epc-loop-dma.c.
+LOOP_DMA_DISCARD=/sys/module/pci_epc_loop/parameters/dma_discard_min
+loop_dma_discard() { echo "$1" >"$LOOP_DMA_DISCARD"; }
+
 # pcitest_run ARGS...: run it once, its output in PCITEST_OUT.
-# pcitest_said NAME: the line NAME (e.g. BAR0, MSI17, "READ (   1024
-# bytes)", "SET IRQ TYPE TO MSI", "LEGACY IRQ") says OKAY.
+# pcitest_said NAME [RESULT]: the line NAME (e.g. BAR0, MSI17, "READ (
+# 1024 bytes)", "SET IRQ TYPE TO MSI", "LEGACY IRQ") says RESULT (default
+# OKAY; "NOT OKAY" is a transfer whose checksum was wrong).
 PCITEST=$RIG_TREE/tools/pci/pcitest
 PCITEST_OUT=
 
@@ -75,7 +82,7 @@ pcitest_said() {
 	local line
 	while IFS= read -r line; do
 		[[ $line == "$1:"* ]] || continue
-		[[ ${line##*$'\t'} == OKAY ]] && return 0
+		[[ ${line##*$'\t'} == "${2:-OKAY}" ]] && return 0
 		echo "$line"
 		return 1
 	done <<<"$PCITEST_OUT"

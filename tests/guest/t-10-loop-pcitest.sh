@@ -11,10 +11,8 @@ set -uo pipefail
 MSI_VECTORS=32
 MSIX_VECTORS=256
 
-DISCARD_PARAM=/sys/module/pci_epc_loop/parameters/dma_discard_min
-
 cleanup() {
-	[[ ! -w $DISCARD_PARAM ]] || echo 0 >"$DISCARD_PARAM"
+	[[ ! -w $LOOP_DMA_DISCARD ]] || loop_dma_discard 0
 	epc_stop 2>/dev/null
 	epf_unbind pci_epf_test t0 2>/dev/null
 	rmdir "$(epf_dir pci_epf_test t0)" 2>/dev/null
@@ -90,24 +88,21 @@ test_transfers() {
 # move no data, shorter ones still do, and 0 turns it off. A transfer that
 # moved nothing completes, and the host finds its checksum wrong.
 pcitest_bad_checksum() {
-	grep -q "^$1:"$'\t*'"NOT OKAY\$" <<<"$PCITEST_OUT" || {
-		echo "no \"$1: NOT OKAY\" in: $PCITEST_OUT"
-		return 1
-	}
+	pcitest_said "$1" "NOT OKAY" || return 1
 	dmesg | grep -q 'DMA to the host moves no data' ||
 		{ echo "the controller did not say it discards"; return 1; }
 }
 
 test_dma_discard() {
-	t_check "dma_discard_min is off by default" test "$(<"$DISCARD_PARAM")" = 0
-	echo 65536 >"$DISCARD_PARAM"
+	t_check "dma_discard_min is off by default" test "$(<"$LOOP_DMA_DISCARD")" = 0
+	loop_dma_discard 65536
 	pcitest_run -r -d -s 1024
 	check "dma_discard_min: a shorter transfer moves its data" \
 		"READ (   1024 bytes)"
 	pcitest_run -r -d -s 1048576
 	t_check "dma_discard_min: a longer transfer moves nothing" \
 		pcitest_bad_checksum "READ (1048576 bytes)"
-	echo 0 >"$DISCARD_PARAM"
+	loop_dma_discard 0
 	pcitest_run -r -d -s 1048576
 	check "dma_discard_min: off again" "READ (1048576 bytes)"
 }
