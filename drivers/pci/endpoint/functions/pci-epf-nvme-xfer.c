@@ -518,7 +518,6 @@ static void pci_epf_nvme_batch_done(struct pci_epf_nvme_xfer_ctx *ctx)
 static void pci_epf_nvme_finish_batch(struct pci_epf_nvme_batch *batch)
 {
 	struct pci_epf_nvme *nvme = batch->nvme;
-
 	int ret;
 
 	list_del(&batch->entry);
