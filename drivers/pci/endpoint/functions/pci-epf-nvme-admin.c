@@ -424,7 +424,7 @@ static u16 pci_epf_nvme_create_sq_cmd(struct pci_epf_nvme_cmd *cmd)
 
 static u16 pci_epf_nvme_delete_sq_cmd(struct pci_epf_nvme_cmd *cmd)
 {
-	return pci_epf_nvme_delete_sq(cmd->nvme,
+	return pci_epf_nvme_delete_sq(cmd,
 				      le16_to_cpu(cmd->sqe.delete_queue.qid));
 }
 
@@ -459,7 +459,7 @@ static u16 pci_epf_nvme_aer(struct pci_epf_nvme_cmd *cmd)
 		status = NVME_SC_ASYNC_LIMIT | NVME_STATUS_DNR;
 	} else {
 		list_add_tail(&cmd->entry, &nvme->aers);
-		nvme->nr_aers++;
+		WRITE_ONCE(nvme->nr_aers, nvme->nr_aers + 1);
 	}
 	spin_unlock(&nvme->aer_lock);
 

@@ -3,8 +3,9 @@
  * PCI endpoint NVMe function: configfs attributes.
  *
  * The "nvme" group of a function holds what the controller is made of:
- * the fabrics connect options of its backend, its queues, its MDTS and its
- * interrupt coalescing defaults. The values are used when the function is
+ * the fabrics connect options of its backend, its queues, its MDTS, the
+ * data it may hold for commands in flight and its interrupt coalescing
+ * defaults. The values are used when the function is
  * bound and cannot change while it is.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
@@ -32,6 +33,7 @@ void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme)
 	nvme->cfg.nr_io_queues = PCI_EPF_NVME_DEF_IO_QUEUES;
 	nvme->cfg.queue_depth = PCI_EPF_NVME_DEF_QUEUE_DEPTH;
 	nvme->cfg.mdts_kb = PCI_EPF_NVME_DEF_MDTS_KB;
+	nvme->cfg.max_inflight_kb = PCI_EPF_NVME_DEF_INFLIGHT_KB;
 	nvme->cfg.irq_coal_thr = 0;
 	nvme->cfg.irq_coal_time = 0;
 }
@@ -238,6 +240,26 @@ static ssize_t pci_epf_nvme_mdts_kb_store(struct config_item *item,
 }
 CONFIGFS_ATTR(pci_epf_nvme_, mdts_kb);
 
+static ssize_t pci_epf_nvme_max_inflight_kb_show(struct config_item *item,
+						 char *page)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.max_inflight_kb);
+}
+
+static ssize_t pci_epf_nvme_max_inflight_kb_store(struct config_item *item,
+						  const char *page, size_t len)
+{
+	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
+
+	return pci_epf_nvme_uint_store(nvme, page, len, "max_inflight_kb",
+				       &nvme->cfg.max_inflight_kb,
+				       PCI_EPF_NVME_MIN_INFLIGHT_KB,
+				       PCI_EPF_NVME_MAX_INFLIGHT_KB, false);
+}
+CONFIGFS_ATTR(pci_epf_nvme_, max_inflight_kb);
+
 static ssize_t pci_epf_nvme_irq_coal_thr_show(struct config_item *item,
 					      char *page)
 {
@@ -281,6 +303,7 @@ static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_nr_io_queues,
 	&pci_epf_nvme_attr_queue_depth,
 	&pci_epf_nvme_attr_mdts_kb,
+	&pci_epf_nvme_attr_max_inflight_kb,
 	&pci_epf_nvme_attr_irq_coal_thr,
 	&pci_epf_nvme_attr_irq_coal_time,
 	NULL,

@@ -92,11 +92,18 @@ void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd)
 	if (cmd->ns)
 		nvme_put_ns(cmd->ns);
 	kfree(cmd->segs);
-	kfree(cmd->buf);
+	if (cmd->buf) {
+		kvfree(cmd->buf);
+		atomic_long_sub(cmd->len, &nvme->inflight);
+		/* Commands may wait for that room: a hint is enough */
+		if (!list_empty_careful(&nvme->data_wait) &&
+		    current != nvme->poll_task)
+			pci_epf_nvme_poll_kick(nvme);
+	}
 	kmem_cache_free(pci_epf_nvme_cmd_cache, cmd);
 
 	if (atomic_dec_and_test(&sq->inflight))
-		wake_up_all(&nvme->drain_wq);
+		pci_epf_nvme_sq_drained(sq);
 	if (atomic_dec_and_test(&nvme->nr_cmds))
 		wake_up_all(&nvme->drain_wq);
 }
@@ -139,6 +146,26 @@ void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
 	pci_epf_nvme_cq_post(cmd);
 }
 
+/*
+ * The status of a forwarded command, as the host may see it. The fabrics
+ * layer makes up statuses of its own when it loses the command (a
+ * controller reset or deletion): Host Pathing Error, Command Aborted By
+ * Host, which only a host may report. For the PCIe host it is an error
+ * inside this controller: Internal Path Error, which it may retry.
+ */
+static u16 pci_epf_nvme_fabrics_status(struct request *rq,
+				       blk_status_t blk_status)
+{
+	u16 status = nvme_req(rq)->status;
+
+	if (status == NVME_SC_SUCCESS && blk_status != BLK_STS_OK)
+		return NVME_SC_INTERNAL;
+	/* Path related status codes 70h to 7Fh are the host's own */
+	if ((status & NVME_SCT_SC_MASK & ~0xf) == NVME_SC_HOST_PATH_ERROR)
+		return NVME_SC_INTERNAL_PATH_ERROR;
+	return status;
+}
+
 /* This may be interrupt context: hand the command back to the poller */
 static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 					      blk_status_t blk_status)
@@ -146,9 +173,7 @@ static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 	struct pci_epf_nvme_cmd *cmd = rq->end_io_data;
 	struct pci_epf_nvme *nvme = cmd->nvme;
 
-	cmd->status = nvme_req(rq)->status;
-	if (cmd->status == NVME_SC_SUCCESS && blk_status != BLK_STS_OK)
-		cmd->status = NVME_SC_INTERNAL;
+	cmd->status = pci_epf_nvme_fabrics_status(rq, blk_status);
 	cmd->result = nvme_req(rq)->result;
 	blk_mq_free_request(rq);
 
@@ -164,7 +189,8 @@ static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
  * goes out is the host's, without its data pointer, which the transport
  * fills in, and without a metadata pointer: separate metadata is not
  * supported. With BLK_MQ_REQ_NOWAIT in @flags, -EAGAIN says the fabrics
- * controller cannot take the command now.
+ * controller cannot take the command now; -ENODEV says it never will, the
+ * queue being torn down (its namespace or the controller is going away).
  */
 static int pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd,
 				blk_mq_req_flags_t flags)
@@ -181,9 +207,19 @@ static int pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd,
 	memset(&c.common.dptr, 0, sizeof(c.common.dptr));
 
 	rq = blk_mq_alloc_request(q, nvme_req_op(&c), flags);
-	if (IS_ERR(rq))
+	if (IS_ERR(rq)) {
+		/* A dying queue stays frozen: do not wait for it */
+		if (PTR_ERR(rq) == -EAGAIN && blk_queue_dying(q))
+			return -ENODEV;
 		return PTR_ERR(rq);
+	}
 	nvme_init_request(rq, &c);
+	/*
+	 * Let the fabrics layer hold and retry the command while its
+	 * controller reconnects, as it does for its own block devices: the
+	 * host sees a slow command rather than an error.
+	 */
+	rq->cmd_flags &= ~REQ_FAILFAST_DRIVER;
 
 	if (cmd->len) {
 		ret = blk_rq_map_kern(q, rq, cmd->buf, cmd->len, GFP_KERNEL);
@@ -201,12 +237,11 @@ static int pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd,
 }
 
 /*
- * Parse the command, find the host memory of its data and allocate its
- * local buffer. The data itself is not moved yet.
+ * Parse the command and find the host memory of its data. The data has no
+ * local buffer yet.
  */
-static u16 pci_epf_nvme_prepare(struct pci_epf_nvme_cmd *cmd)
+static u16 pci_epf_nvme_parse(struct pci_epf_nvme_cmd *cmd)
 {
-	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	u16 status;
 
 	if (cmd->sqid)
@@ -221,22 +256,48 @@ static u16 pci_epf_nvme_prepare(struct pci_epf_nvme_cmd *cmd)
 	if (cmd->dir == PCI_EPF_NVME_NO_DATA)
 		return NVME_SC_SUCCESS;
 
-	status = pci_epf_nvme_map_prps(cmd);
-	if (status != NVME_SC_SUCCESS)
-		return status;
+	return pci_epf_nvme_map_prps(cmd);
+}
+
+/*
+ * Allocate the local buffer of a parsed command's data, counted in the
+ * data the function holds for commands in flight. With @within_budget, an
+ * allocation that would take that beyond its limit returns -EAGAIN
+ * instead, unless nothing else is held. Large buffers fall back to
+ * vmalloc when physically contiguous memory is short: the function does
+ * not depend on high-order allocations.
+ */
+static int pci_epf_nvme_alloc_data(struct pci_epf_nvme_cmd *cmd,
+				   bool within_budget)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
+	long held, peak;
+
+	if (cmd->dir == PCI_EPF_NVME_NO_DATA)
+		return 0;
+
+	held = atomic_long_read(&nvme->inflight);
+	if (within_budget && held && held + cmd->len > nvme->max_inflight)
+		return -EAGAIN;
 
 	/* What the host reads of a local command must be defined */
 	if (!cmd->sqid)
 		gfp |= __GFP_ZERO;
-	cmd->buf = kmalloc(cmd->len, gfp);
+	cmd->buf = kvmalloc(cmd->len, gfp);
 	if (!cmd->buf)
-		return NVME_SC_INTERNAL;
+		return -ENOMEM;
+	held = atomic_long_add_return(cmd->len, &nvme->inflight);
+	peak = atomic_long_read(&nvme->inflight_peak);
+	while (held > peak &&
+	       !atomic_long_try_cmpxchg(&nvme->inflight_peak, &peak, held))
+		;
 
 	cmd->xfer.buf = cmd->buf;
 	cmd->xfer.len = cmd->len;
 	cmd->xfer.segs = cmd->segs;
 	cmd->xfer.nr_segs = cmd->nr_segs;
-	return NVME_SC_SUCCESS;
+	return 0;
 }
 
 /* Parse an admin command, get its data and execute or forward it */
@@ -250,9 +311,15 @@ static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
 		return;
 	}
 
-	status = pci_epf_nvme_prepare(cmd);
+	status = pci_epf_nvme_parse(cmd);
 	if (status != NVME_SC_SUCCESS)
 		goto complete;
+
+	/* Admin data is small and comes one command at a time: no budget */
+	if (pci_epf_nvme_alloc_data(cmd, false)) {
+		status = NVME_SC_INTERNAL;
+		goto complete;
+	}
 
 	if (cmd->dir == PCI_EPF_NVME_FROM_HOST &&
 	    pci_epf_nvme_move_cmd_data(cmd)) {
@@ -336,7 +403,9 @@ static void pci_epf_nvme_forward_io(struct pci_epf_nvme_cmd *cmd)
 		return;
 	}
 
-	cmd->status = NVME_SC_INTERNAL;
+	/* The namespace is going away: it is no longer an active one */
+	cmd->status = ret == -ENODEV ? NVME_SC_INVALID_NS | NVME_STATUS_DNR :
+				       NVME_SC_INTERNAL;
 	pci_epf_nvme_cq_post(cmd);
 }
 
@@ -437,26 +506,68 @@ static void pci_epf_nvme_move_data(struct pci_epf_nvme_batch *batch,
  * pci_epf_nvme_start_io() - start I/O commands fetched together
  * @nvme: the function
  * @cmds: the commands, in the order of their submission queue
- * @nr: number of commands, at most %PCI_EPF_NVME_XFER_BATCH
+ * @nr: number of commands
  *
- * Prepare the commands and forward those without write data to the
- * fabrics controller. The write data of the others is read from the host
- * in one batch of transfers, and they are forwarded once it is here. A
- * command that fails a check completes with its status. Poller context.
+ * Parse the commands and queue them for their data buffers; a command that
+ * fails a check completes with its status. Poller context.
  */
 void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
 {
-	struct pci_epf_nvme_batch *in = NULL, on_stack;
 	unsigned int i;
 	u16 status;
 
 	for (i = 0; i < nr; i++) {
-		struct pci_epf_nvme_cmd *cmd = cmds[i];
-
-		status = pci_epf_nvme_prepare(cmd);
+		status = pci_epf_nvme_parse(cmds[i]);
 		if (status != NVME_SC_SUCCESS) {
-			cmd->status = status;
+			cmds[i]->status = status;
+			pci_epf_nvme_cq_post(cmds[i]);
+		} else {
+			list_add_tail(&cmds[i]->entry, &nvme->data_wait);
+		}
+	}
+
+	pci_epf_nvme_dispatch_io(nvme);
+}
+
+/**
+ * pci_epf_nvme_dispatch_io() - give parsed I/O commands their data buffers
+ *				and send them on
+ * @nvme: the function
+ *
+ * In order, as long as the data held for commands in flight stays within
+ * its limit: the first command that does not fit waits, and so do those
+ * after it, until commands complete and free their buffers. Commands
+ * without write data are forwarded to the fabrics controller; the write
+ * data of the others is read from the host in batches of transfers, and
+ * they are forwarded once it is here. Poller context, or whoever drains
+ * the function.
+ *
+ * Return: true if a command went on.
+ */
+bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_batch *in = NULL, on_stack;
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+	bool busy = false;
+	int ret;
+
+	list_for_each_entry_safe(cmd, tmp, &nvme->data_wait, entry) {
+		/* Nothing may reach host memory or the backend any more */
+		if (!READ_ONCE(nvme->host_ok)) {
+			list_del_init(&cmd->entry);
+			pci_epf_nvme_free_cmd(cmd);
+			continue;
+		}
+
+		ret = pci_epf_nvme_alloc_data(cmd, true);
+		if (ret == -EAGAIN)
+			break;
+		list_del_init(&cmd->entry);
+		busy = true;
+
+		if (ret) {
+			cmd->status = NVME_SC_INTERNAL;
 			pci_epf_nvme_cq_post(cmd);
 		} else if (cmd->dir == PCI_EPF_NVME_FROM_HOST) {
 			if (!in)
@@ -465,12 +576,17 @@ void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 							    pci_epf_nvme_data_in,
 							    &on_stack);
 			in->xfers[in->nr++] = &cmd->xfer;
+			if (in->nr == PCI_EPF_NVME_XFER_BATCH) {
+				pci_epf_nvme_move_data(in, &on_stack);
+				in = NULL;
+			}
 		} else {
 			pci_epf_nvme_forward_io(cmd);
 		}
 	}
 
 	pci_epf_nvme_move_data(in, &on_stack);
+	return busy;
 }
 
 /*
@@ -562,7 +678,7 @@ void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme)
 
 	spin_lock(&nvme->aer_lock);
 	list_splice_init(&nvme->aers, &aers);
-	nvme->nr_aers = 0;
+	WRITE_ONCE(nvme->nr_aers, 0);
 	spin_unlock(&nvme->aer_lock);
 
 	list_for_each_entry_safe(cmd, tmp, &aers, entry) {

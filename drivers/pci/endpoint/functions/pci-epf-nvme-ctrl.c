@@ -28,6 +28,7 @@
 #include <linux/kthread.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -81,7 +82,9 @@ void pci_epf_nvme_ctrl_fatal(struct pci_epf_nvme *nvme, const char *why)
 	if (!first)
 		return;
 
-	dev_err(pci_epf_nvme_dev(nvme), "controller fatal status: %s\n", why);
+	/* The host can clear it and make it happen again: rate limited */
+	dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+			    "controller fatal status: %s\n", why);
 	WRITE_ONCE(nvme->accept, false);
 	pci_epf_nvme_set_csts(nvme, NVME_CSTS_CFS, 0);
 }
@@ -120,17 +123,23 @@ static void pci_epf_nvme_enable(struct pci_epf_nvme *nvme, u32 cc)
 	u64 acq = pci_epf_nvme_reg_read64(nvme, NVME_REG_ACQ);
 	u32 sq_depth = (aqa & 0xfff) + 1, cq_depth = ((aqa >> 16) & 0xfff) + 1;
 
+	if (pci_epf_nvme_backend_gone(nvme)) {
+		dev_err_ratelimited(dev, "the fabrics controller is gone\n");
+		goto fail;
+	}
+
 	if ((cc & NVME_CC_CSS_MASK) != NVME_CC_CSS_NVM ||
 	    (cc >> NVME_CC_MPS_SHIFT) & 0xf ||
 	    (cc >> NVME_CC_AMS_SHIFT) & 0x7) {
-		dev_err(dev, "unsupported controller configuration %#x\n", cc);
+		dev_err_ratelimited(dev, "unsupported controller configuration %#x\n",
+				    cc);
 		goto fail;
 	}
 
 	if (sq_depth < 2 || cq_depth < 2 ||
 	    (asq | acq) & (PCI_EPF_NVME_PAGE_SIZE - 1)) {
-		dev_err(dev, "invalid admin queues: AQA %#x ASQ %#llx ACQ %#llx\n",
-			aqa, asq, acq);
+		dev_err_ratelimited(dev, "invalid admin queues: AQA %#x ASQ %#llx ACQ %#llx\n",
+				    aqa, asq, acq);
 		goto fail;
 	}
 
@@ -140,7 +149,7 @@ static void pci_epf_nvme_enable(struct pci_epf_nvme *nvme, u32 cc)
 
 	if (pci_epf_nvme_create_admin_queues(nvme, asq, acq, sq_depth,
 					     cq_depth)) {
-		dev_err(dev, "cannot create the admin queues\n");
+		dev_err_ratelimited(dev, "cannot create the admin queues\n");
 		goto fail;
 	}
 
@@ -158,9 +167,10 @@ fail:
 
 /*
  * The poller's work on the queues: take on the commands whose data moved,
- * complete what the fabrics controller executed, forward what had to
- * wait, fetch new commands while they are accepted, post the completion
- * entries. Returns true if there was any.
+ * complete what the fabrics controller executed, forward what had to wait
+ * for it, start what waited for a data buffer, fetch new commands while
+ * they are accepted, post the completion entries. Returns true if there
+ * was any.
  */
 static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 {
@@ -169,6 +179,7 @@ static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 	busy = pci_epf_nvme_reap_batches(nvme);
 	busy |= pci_epf_nvme_complete_done(nvme);
 	busy |= pci_epf_nvme_requeue_io(nvme);
+	busy |= pci_epf_nvme_dispatch_io(nvme);
 	if (READ_ONCE(nvme->accept))
 		busy |= pci_epf_nvme_fetch_sqs(nvme);
 	busy |= pci_epf_nvme_flush_cqs(nvme);
@@ -397,15 +408,18 @@ void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme)
  * Any context, interrupts included. The poller is woken up if the list was
  * empty (else whoever filled it woke it already), and so is whoever drains
  * the function. The poller may free what @node belongs to as soon as it
- * is on the list.
+ * is on the list, and the function may then stop: the RCU read section
+ * lets pci_epf_nvme_ctrl_exit() wait until the wake-ups are done.
  */
 void pci_epf_nvme_hand_back(struct pci_epf_nvme *nvme, struct llist_node *node,
 			    struct llist_head *list)
 {
+	rcu_read_lock();
 	if (llist_add(node, list))
 		pci_epf_nvme_poll_kick(nvme);
 	if (!READ_ONCE(nvme->accept))
 		wake_up_all(&nvme->drain_wq);
+	rcu_read_unlock();
 }
 
 /**
@@ -488,7 +502,10 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 	kthread_park(nvme->poll_task);
 	nvme->polling = false;
 	init_llist_head(&nvme->done);
+	INIT_LIST_HEAD(&nvme->data_wait);
 	INIT_LIST_HEAD(&nvme->requeue);
+	atomic_long_set(&nvme->inflight, 0);
+	atomic_long_set(&nvme->inflight_peak, 0);
 	init_llist_head(&nvme->xfers_done);
 	INIT_LIST_HEAD(&nvme->xfers_inflight);
 
@@ -524,6 +541,8 @@ free:
  */
 void pci_epf_nvme_ctrl_exit(struct pci_epf_nvme *nvme)
 {
+	/* Every command is gone: wait for the hand-backs still waking us */
+	synchronize_rcu();
 	kthread_stop(nvme->poll_task);
 	nvme->poll_task = NULL;
 	destroy_workqueue(nvme->admin_wq);

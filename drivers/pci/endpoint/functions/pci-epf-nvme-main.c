@@ -13,6 +13,7 @@
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
+#include <linux/blkdev.h>
 #include <linux/module.h>
 #include <linux/pci_ids.h>
 #include <linux/pci_regs.h>
@@ -50,13 +51,23 @@ static int pci_epf_nvme_connect(struct pci_epf_nvme *nvme)
 		goto delete;
 	}
 
+	/*
+	 * Admin commands go to the controller's admin queue, which its
+	 * deletion frees, and the controller can be deleted behind our back:
+	 * hold the queue, so that it only dies and fails the requests.
+	 */
+	if (!blk_get_queue(fctrl->admin_q)) {
+		dev_err(dev, "the fabrics controller is going away\n");
+		goto delete;
+	}
+
 	nvme->mdts = (size_t)nvme->cfg.mdts_kb * SZ_1K;
 	max_xfer = (size_t)fctrl->max_hw_sectors << SECTOR_SHIFT;
 	if (nvme->mdts > max_xfer) {
-		if (max_xfer < PCI_EPF_NVME_PAGE_SIZE) {
-			dev_err(dev, "the fabrics controller transfers %zu bytes at most\n",
-				max_xfer);
-			goto delete;
+		if (max_xfer < PCI_EPF_NVME_MIN_MDTS_KB * SZ_1K) {
+			dev_err(dev, "the fabrics controller transfers %zu bytes at most, MDTS cannot say less than %u KiB\n",
+				max_xfer, PCI_EPF_NVME_MIN_MDTS_KB);
+			goto put_admin_q;
 		}
 		nvme->mdts = rounddown_pow_of_two(max_xfer);
 		dev_info(dev, "MDTS limited to %zu KiB by the fabrics controller\n",
@@ -71,17 +82,45 @@ static int pci_epf_nvme_connect(struct pci_epf_nvme *nvme)
 		 dev_name(fctrl->device));
 	return 0;
 
+put_admin_q:
+	blk_put_queue(fctrl->admin_q);
 delete:
-	nvme_delete_ctrl_sync(fctrl);
-	nvme_put_ctrl(fctrl);
+	nvmf_destroy_ctrl(fctrl);
 	return -EINVAL;
 }
 
+/*
+ * The fabrics controller may be gone already (deleted by the administrator,
+ * or by its transport): our reference and the transport module we pinned
+ * keep what is left of it until here.
+ */
 static void pci_epf_nvme_disconnect(struct pci_epf_nvme *nvme)
 {
-	nvme_delete_ctrl_sync(nvme->fctrl);
-	nvme_put_ctrl(nvme->fctrl);
+	blk_put_queue(nvme->fctrl->admin_q);
+	nvmf_destroy_ctrl(nvme->fctrl);
 	nvme->fctrl = NULL;
+}
+
+/**
+ * pci_epf_nvme_backend_gone() - whether the fabrics controller is gone
+ * @nvme: the function, bound
+ *
+ * A controller being deleted, by the administrator or by its transport
+ * once it gave up reconnecting, never executes a command again. A
+ * controller that reconnects is not gone: its commands wait.
+ *
+ * Return: true if the fabrics controller is gone for good.
+ */
+bool pci_epf_nvme_backend_gone(struct pci_epf_nvme *nvme)
+{
+	switch (nvme_ctrl_state(nvme->fctrl)) {
+	case NVME_CTRL_DELETING:
+	case NVME_CTRL_DELETING_NOIO:
+	case NVME_CTRL_DEAD:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*
@@ -278,6 +317,13 @@ static int pci_epf_nvme_bind(struct pci_epf *epf)
 
 	nvme->nr_io_queues = nvme->cfg.nr_io_queues;
 	nvme->mqes = nvme->cfg.queue_depth - 1;
+	nvme->max_inflight = (size_t)nvme->cfg.max_inflight_kb * SZ_1K;
+	if (nvme->cfg.max_inflight_kb < nvme->cfg.mdts_kb) {
+		dev_err(dev, "nvme/max_inflight_kb (%u) is below nvme/mdts_kb (%u)\n",
+			nvme->cfg.max_inflight_kb, nvme->cfg.mdts_kb);
+		ret = -EINVAL;
+		goto unbound;
+	}
 
 	ret = pci_epf_nvme_connect(nvme);
 	if (ret)
@@ -291,6 +337,7 @@ static int pci_epf_nvme_bind(struct pci_epf *epf)
 	if (ret)
 		goto free_bar;
 
+	pci_epf_nvme_debugfs_add(nvme);
 	nvme->ctrl_ready = true;
 	return 0;
 
@@ -320,6 +367,7 @@ static void pci_epf_nvme_unbind(struct pci_epf *epf)
 	pci_epf_nvme_ctrl_reset(nvme);
 	pci_epf_nvme_epc_clear(nvme);
 	nvme->ctrl_ready = false;
+	pci_epf_nvme_debugfs_remove(nvme);
 	pci_epf_nvme_ctrl_exit(nvme);
 	pci_epf_nvme_free_bar(nvme);
 	pci_epf_nvme_disconnect(nvme);
@@ -403,9 +451,11 @@ static int __init pci_epf_nvme_init(void)
 	ret = pci_epf_nvme_cmd_cache_init();
 	if (ret)
 		return ret;
+	pci_epf_nvme_debugfs_init();
 
 	ret = pci_epf_register_driver(&pci_epf_nvme_driver);
 	if (ret) {
+		pci_epf_nvme_debugfs_exit();
 		pci_epf_nvme_cmd_cache_exit();
 		return ret;
 	}
@@ -417,6 +467,7 @@ module_init(pci_epf_nvme_init);
 static void __exit pci_epf_nvme_exit(void)
 {
 	pci_epf_unregister_driver(&pci_epf_nvme_driver);
+	pci_epf_nvme_debugfs_exit();
 	pci_epf_nvme_cmd_cache_exit();
 }
 module_exit(pci_epf_nvme_exit);

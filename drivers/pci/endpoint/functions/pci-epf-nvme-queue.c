@@ -20,7 +20,31 @@
 
 #include "pci-epf-nvme.h"
 
+/*
+ * A transfer of queue entries that fails is tried again for this long
+ * before the controller reports a fatal status: the failure may be a
+ * passing shortage of memory or DMA descriptors.
+ */
+#define PCI_EPF_NVME_QUEUE_RETRY	HZ
+
 static void pci_epf_nvme_cq_work(struct work_struct *work);
+
+/*
+ * A transfer of entries of a queue failed at @now: the entries stay where
+ * they are, to be moved again. Returns true, after a fatal status, if the
+ * transfers of the queue have failed for too long (@failing_since).
+ */
+static bool pci_epf_nvme_queue_failed(struct pci_epf_nvme *nvme,
+				      unsigned long *failing_since,
+				      const char *why)
+{
+	if (!*failing_since)
+		*failing_since = jiffies ?: 1;
+	if (time_before(jiffies, *failing_since + PCI_EPF_NVME_QUEUE_RETRY))
+		return false;
+	pci_epf_nvme_ctrl_fatal(nvme, why);
+	return true;
+}
 
 /**
  * pci_epf_nvme_queues_init() - initialise the queue structures
@@ -163,7 +187,8 @@ static void pci_epf_nvme_fill_cqe(struct pci_epf_nvme_cq *cq,
 /*
  * Post the completion entries of the pending commands: as many as fit in
  * the queue, a contiguous run of entries per transfer, then raise the
- * interrupt. What does not fit waits for the host to free entries.
+ * interrupt. What does not fit waits for the host to free entries, and
+ * what could not be moved is tried again.
  *
  * Return: the number of entries posted.
  */
@@ -173,7 +198,7 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 	unsigned int room, n, i, posted = 0;
 	struct pci_epf_nvme_cmd *cmd, *tmp;
 	LIST_HEAD(list);
-	bool full = false;
+	bool wait = false;
 	u32 head;
 
 	mutex_lock(&cq->post_lock);
@@ -197,7 +222,7 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 
 		room = (cq->head + cq->depth - cq->tail - 1) % cq->depth;
 		if (!room) {
-			full = true;
+			wait = true;
 			break;
 		}
 		room = min3(room, (unsigned int)(cq->depth - cq->tail),
@@ -215,10 +240,15 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 					  cq->tail * sizeof(*cq->cqes),
 					  cq->cqes, n * sizeof(*cq->cqes),
 					  PCI_EPF_NVME_TO_HOST)) {
-			pci_epf_nvme_ctrl_fatal(nvme, "cannot post completions");
+			if (!pci_epf_nvme_queue_failed(nvme, &cq->failing_since,
+						       "cannot post completions")) {
+				wait = true;
+				break;
+			}
 			pci_epf_nvme_discard_list(&list);
 			goto unlock;
 		}
+		cq->failing_since = 0;
 
 		i = 0;
 		list_for_each_entry_safe(cmd, tmp, &list, entry) {
@@ -236,7 +266,7 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 		posted += n;
 	}
 
-	if (full) {
+	if (wait) {
 		/* Keep the order: what waits goes before what came since */
 		spin_lock(&cq->lock);
 		list_splice(&list, &cq->pending);
@@ -245,7 +275,7 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 
 	pci_epf_nvme_cq_irq(cq, posted);
 
-	if (full)
+	if (wait)
 		queue_delayed_work(nvme->wq, &cq->work, 1);
 unlock:
 	mutex_unlock(&cq->post_lock);
@@ -327,7 +357,14 @@ static bool pci_epf_nvme_sq_fetch(struct pci_epf_nvme_sq *sq)
 		return false;
 	}
 
+	/*
+	 * Parked Asynchronous Event Requests, at most PCI_EPF_NVME_NR_AERS,
+	 * wait for an event, not for us: they take no room, or a small
+	 * admin queue with its AERs outstanding would never be fetched again.
+	 */
 	room = sq->depth - atomic_read(&sq->inflight);
+	if (!sq->qid)
+		room += READ_ONCE(nvme->nr_aers);
 	if (room <= 0)
 		return false;
 
@@ -338,9 +375,11 @@ static bool pci_epf_nvme_sq_fetch(struct pci_epf_nvme_sq *sq)
 				  sq->head * sizeof(*sq->sqes),
 				  sq->sqes, n * sizeof(*sq->sqes),
 				  PCI_EPF_NVME_FROM_HOST)) {
-		pci_epf_nvme_ctrl_fatal(nvme, "cannot fetch commands");
+		pci_epf_nvme_queue_failed(nvme, &sq->failing_since,
+					  "cannot fetch commands");
 		return false;
 	}
+	sq->failing_since = 0;
 
 	/* Out of memory: what was not started is fetched again later */
 	for (i = 0; i < n; i++) {
@@ -412,6 +451,7 @@ static int pci_epf_nvme_setup_cq(struct pci_epf_nvme *nvme, u16 qid,
 	cq->phase = 1;
 	cq->nr_sqs = 0;
 	cq->irq_pending = 0;
+	cq->failing_since = 0;
 	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
 
 	pci_epf_nvme_set_live(&cq->live, true);
@@ -435,6 +475,7 @@ static int pci_epf_nvme_setup_sq(struct pci_epf_nvme *nvme, u16 qid,
 	sq->depth = depth;
 	sq->cqid = cqid;
 	sq->head = 0;
+	sq->failing_since = 0;
 	nvme->cq[cqid].nr_sqs++;
 	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_sq_db(qid), 0);
 
@@ -448,6 +489,8 @@ static void pci_epf_nvme_free_sq(struct pci_epf_nvme *nvme, u16 qid)
 
 	lockdep_assert_held(&nvme->qlock);
 
+	if (!sq->sqes)
+		return;
 	nvme->cq[sq->cqid].nr_sqs--;
 	kfree(sq->sqes);
 	sq->sqes = NULL;
@@ -461,8 +504,12 @@ static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
 
 	lockdep_assert_held(&nvme->qlock);
 
+	/*
+	 * A flush queues the work under the post lock, after seeing the
+	 * queue live: once we had the lock, none queues it again, and the
+	 * work can be cancelled for good.
+	 */
 	pci_epf_nvme_set_live(&cq->live, false);
-	cancel_delayed_work_sync(&cq->work);
 
 	/* Nothing is left once the queue's submission queues are gone */
 	mutex_lock(&cq->post_lock);
@@ -474,6 +521,8 @@ static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
 	kfree(cq->cqes);
 	cq->cqes = NULL;
 	mutex_unlock(&cq->post_lock);
+
+	cancel_delayed_work_sync(&cq->work);
 	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
 }
 
@@ -568,9 +617,10 @@ u16 pci_epf_nvme_create_sq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
 	u16 status;
 
 	mutex_lock(&nvme->qlock);
+	/* A queue being deleted still exists */
 	status = pci_epf_nvme_check_queue(nvme, qid, nvme->nr_sq_alloc,
 					  qid <= nvme->nr_io_queues &&
-					  nvme->sq[qid].live,
+					  nvme->sq[qid].sqes,
 					  qsize, flags, pci_addr);
 	if (status != NVME_SC_SUCCESS)
 		goto unlock;
@@ -596,18 +646,33 @@ unlock:
 	return status;
 }
 
+/* The commands of a deleted submission queue are gone: free the queue */
+static void pci_epf_nvme_delete_sq_done(struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme *nvme = cmd->nvme;
+
+	mutex_lock(&nvme->qlock);
+	pci_epf_nvme_free_sq(nvme, le16_to_cpu(cmd->sqe.delete_queue.qid));
+	nvme->nr_io_live--;
+	mutex_unlock(&nvme->qlock);
+}
+
 /**
  * pci_epf_nvme_delete_sq() - Delete I/O Submission Queue
- * @nvme: the function
+ * @cmd: the Delete I/O Submission Queue command
  * @qid: queue identifier
  *
- * Stop fetching from the queue, then wait for its commands to complete:
- * their completion entries are posted before the one of this command.
+ * Stop fetching from the queue. Its commands in flight complete first: the
+ * command completes when the last of them is gone, their completion
+ * entries posted before its own. That can take as long as the host leaves
+ * their completion queue full, so the command does not wait for it: the
+ * admin commands after it go on.
  *
- * Return: an NVMe status.
+ * Return: an NVMe status, or %PCI_EPF_NVME_DEFERRED.
  */
-u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme *nvme, u16 qid)
+u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme_cmd *cmd, u16 qid)
 {
+	struct pci_epf_nvme *nvme = cmd->nvme;
 	struct pci_epf_nvme_sq *sq;
 
 	if (!qid || qid > nvme->nr_io_queues)
@@ -623,14 +688,35 @@ u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme *nvme, u16 qid)
 	pci_epf_nvme_set_live(&sq->live, false);
 	mutex_unlock(&nvme->qlock);
 
-	wait_event(nvme->drain_wq, !atomic_read(&sq->inflight));
-
-	mutex_lock(&nvme->qlock);
-	pci_epf_nvme_free_sq(nvme, qid);
-	nvme->nr_io_live--;
-	mutex_unlock(&nvme->qlock);
+	/*
+	 * The last command to go takes the Delete command, or we do: the
+	 * full barriers of xchg() and atomic_dec_and_test() make sure that
+	 * one of us sees the other.
+	 */
+	cmd->post = pci_epf_nvme_delete_sq_done;
+	xchg(&sq->delete_cmd, cmd);
+	if (atomic_read(&sq->inflight) || xchg(&sq->delete_cmd, NULL) != cmd)
+		return PCI_EPF_NVME_DEFERRED;
 
 	return NVME_SC_SUCCESS;
+}
+
+/**
+ * pci_epf_nvme_sq_drained() - the last command of a submission queue is gone
+ * @sq: the queue
+ *
+ * Complete the Delete I/O Submission Queue command waiting for this, if
+ * any, from its work item. Any context.
+ */
+void pci_epf_nvme_sq_drained(struct pci_epf_nvme_sq *sq)
+{
+	struct pci_epf_nvme_cmd *cmd = xchg(&sq->delete_cmd, NULL);
+
+	if (!cmd)
+		return;
+	cmd->status = NVME_SC_SUCCESS;
+	cmd->step = PCI_EPF_NVME_STEP_DONE;
+	queue_work(sq->nvme->admin_wq, &cmd->work);
 }
 
 /**
@@ -698,11 +784,8 @@ void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme)
 
 	mutex_lock(&nvme->qlock);
 	for (qid = nvme->nr_io_queues; qid >= 0; qid--) {
-		struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
-
-		if (!sq->live)
-			continue;
-		pci_epf_nvme_set_live(&sq->live, false);
+		/* Live, or deleted with the controller being disabled first */
+		pci_epf_nvme_set_live(&nvme->sq[qid].live, false);
 		pci_epf_nvme_free_sq(nvme, qid);
 	}
 	for (qid = nvme->nr_io_queues; qid >= 0; qid--) {

@@ -22,6 +22,7 @@
 #include <linux/io.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "pci-epf-nvme.h"
 
@@ -197,7 +198,94 @@ unlock:
 	return ret;
 }
 
-/* Submit the segments of one buffer, spread over the channels */
+/*
+ * Map a buffer for DMA: in one piece, or page by page if it is vmalloc
+ * memory (a large buffer when contiguous memory was short).
+ */
+static int pci_epf_nvme_dma_map(struct device *dma_dev,
+				struct pci_epf_nvme_xfer *xfer,
+				enum dma_data_direction map_dir)
+{
+	unsigned int nr_pages = DIV_ROUND_UP(xfer->len, PAGE_SIZE), i;
+	struct scatterlist *sg;
+	int ret;
+
+	if (!is_vmalloc_addr(xfer->buf)) {
+		xfer->local = dma_map_single(dma_dev, xfer->buf, xfer->len,
+					     map_dir);
+		return dma_mapping_error(dma_dev, xfer->local) ? -EIO : 0;
+	}
+
+	/* kvmalloc() gives page aligned vmalloc memory */
+	ret = sg_alloc_table(&xfer->sgt, nr_pages, GFP_KERNEL);
+	if (ret)
+		return ret;
+	for_each_sgtable_sg(&xfer->sgt, sg, i)
+		sg_set_page(sg, vmalloc_to_page(xfer->buf + i * PAGE_SIZE),
+			    min_t(size_t, xfer->len - i * PAGE_SIZE, PAGE_SIZE),
+			    0);
+	ret = dma_map_sgtable(dma_dev, &xfer->sgt, map_dir, 0);
+	if (ret)
+		sg_free_table(&xfer->sgt);
+	return ret;
+}
+
+static void pci_epf_nvme_dma_unmap(struct device *dma_dev,
+				   struct pci_epf_nvme_xfer *xfer,
+				   enum dma_data_direction map_dir)
+{
+	if (!is_vmalloc_addr(xfer->buf)) {
+		dma_unmap_single(dma_dev, xfer->local, xfer->len, map_dir);
+		return;
+	}
+	dma_unmap_sgtable(dma_dev, &xfer->sgt, map_dir, 0);
+	sg_free_table(&xfer->sgt);
+}
+
+/**
+ * struct pci_epf_nvme_local - walks the local side of a mapped buffer
+ * @sg: the mapped piece being walked, NULL for a buffer mapped in one
+ * @addr: DMA address of the next byte
+ * @left: bytes left in the piece
+ */
+struct pci_epf_nvme_local {
+	struct scatterlist *sg;
+	dma_addr_t addr;
+	size_t left;
+};
+
+static void pci_epf_nvme_local_init(struct pci_epf_nvme_local *local,
+				    struct pci_epf_nvme_xfer *xfer)
+{
+	if (!is_vmalloc_addr(xfer->buf)) {
+		local->sg = NULL;
+		local->addr = xfer->local;
+		local->left = xfer->len;
+		return;
+	}
+	local->sg = xfer->sgt.sgl;
+	local->addr = sg_dma_address(local->sg);
+	local->left = sg_dma_len(local->sg);
+}
+
+static void pci_epf_nvme_local_advance(struct pci_epf_nvme_local *local,
+				       size_t len)
+{
+	local->addr += len;
+	local->left -= len;
+	if (local->left || !local->sg)
+		return;
+	local->sg = sg_next(local->sg);
+	if (local->sg) {
+		local->addr = sg_dma_address(local->sg);
+		local->left = sg_dma_len(local->sg);
+	}
+}
+
+/*
+ * Submit the segments of one buffer, spread over the channels: a transfer
+ * per host segment, split where the local side is not contiguous.
+ */
 static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
 					struct pci_epf_nvme_xfer *xfer,
 					enum pci_epf_nvme_dir dir,
@@ -206,21 +294,30 @@ static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
 	enum dma_transfer_direction xdir = dir == PCI_EPF_NVME_FROM_HOST ?
 					   DMA_DEV_TO_MEM : DMA_MEM_TO_DEV;
 	unsigned int i, idx, nr_chans;
+	struct pci_epf_nvme_local local;
 	struct pci_epf_nvme_dma *chans;
-	size_t off = 0;
+	u64 pci_addr;
+	u32 left, len;
 	int ret;
 
 	chans = pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
+	pci_epf_nvme_local_init(&local, xfer);
 	for (i = 0; i < xfer->nr_segs; i++) {
-		idx = atomic_inc_return(&nvme->dma_next) % nr_chans;
-		ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
-					      xfer->segs[i].pci_addr,
-					      xfer->local + off,
-					      xfer->segs[i].len, xfer);
-		if (ret)
-			return ret;
-		*used |= BIT(idx);
-		off += xfer->segs[i].len;
+		pci_addr = xfer->segs[i].pci_addr;
+		for (left = xfer->segs[i].len; left; left -= len) {
+			if (WARN_ON_ONCE(!local.left))
+				return -EINVAL;
+			len = min_t(size_t, left, local.left);
+			idx = atomic_inc_return(&nvme->dma_next) % nr_chans;
+			ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
+						      pci_addr, local.addr,
+						      len, xfer);
+			if (ret)
+				return ret;
+			*used |= BIT(idx);
+			pci_addr += len;
+			pci_epf_nvme_local_advance(&local, len);
+		}
 	}
 
 	return 0;
@@ -258,9 +355,7 @@ static unsigned int pci_epf_nvme_dma_start(struct pci_epf_nvme *nvme,
 		xfer->error = failed;
 		if (failed)
 			continue;
-		xfer->local = dma_map_single(dma_dev, xfer->buf, xfer->len,
-					     map_dir);
-		if (dma_mapping_error(dma_dev, xfer->local)) {
+		if (pci_epf_nvme_dma_map(dma_dev, xfer, map_dir)) {
 			xfer->error = true;
 			failed = true;
 			continue;
@@ -292,8 +387,7 @@ static int pci_epf_nvme_dma_finish(struct pci_epf_nvme *nvme,
 
 	for (i = 0; i < nr; i++) {
 		if (i < mapped)
-			dma_unmap_single(dma_dev, xfers[i]->local,
-					 xfers[i]->len, map_dir);
+			pci_epf_nvme_dma_unmap(dma_dev, xfers[i], map_dir);
 		if (xfers[i]->error)
 			ret = -EIO;
 	}

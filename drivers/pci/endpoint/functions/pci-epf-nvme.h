@@ -18,11 +18,13 @@
 #include <linux/nvme.h>
 #include <linux/pci-epc.h>
 #include <linux/pci-epf.h>
+#include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+struct dentry;
 struct dma_chan;
 struct nvme_ctrl;
 struct nvme_ns;
@@ -34,9 +36,13 @@ struct task_struct;
 #define PCI_EPF_NVME_MIN_QUEUE_DEPTH	2
 #define PCI_EPF_NVME_MAX_QUEUE_DEPTH	4096
 #define PCI_EPF_NVME_DEF_QUEUE_DEPTH	128
-#define PCI_EPF_NVME_MIN_MDTS_KB	4
+/* MDTS 0 means no limit: with 4 KiB pages, 8 KiB is the smallest limit */
+#define PCI_EPF_NVME_MIN_MDTS_KB	8
 #define PCI_EPF_NVME_MAX_MDTS_KB	2048
 #define PCI_EPF_NVME_DEF_MDTS_KB	512
+#define PCI_EPF_NVME_MIN_INFLIGHT_KB	PCI_EPF_NVME_MIN_MDTS_KB
+#define PCI_EPF_NVME_MAX_INFLIGHT_KB	(1024 * 1024)
+#define PCI_EPF_NVME_DEF_INFLIGHT_KB	(64 * 1024)
 
 /* The controller's memory page size: CAP.MPSMIN = CAP.MPSMAX = 0 (4 KiB) */
 #define PCI_EPF_NVME_PAGE_SHIFT		12
@@ -68,6 +74,7 @@ struct task_struct;
  * @nr_io_queues: I/O queue pairs offered to the host
  * @queue_depth: largest queue the host can create (CAP.MQES + 1)
  * @mdts_kb: largest data transfer of a command, in KiB
+ * @max_inflight_kb: data held for the commands in flight, at most, in KiB
  * @irq_coal_thr: default Interrupt Coalescing aggregation threshold (0's based)
  * @irq_coal_time: default Interrupt Coalescing aggregation time (100 us units)
  */
@@ -76,6 +83,7 @@ struct pci_epf_nvme_cfg {
 	unsigned int nr_io_queues;
 	unsigned int queue_depth;
 	unsigned int mdts_kb;
+	unsigned int max_inflight_kb;
 	unsigned int irq_coal_thr;
 	unsigned int irq_coal_time;
 };
@@ -118,7 +126,10 @@ struct pci_epf_nvme_xfer_ctx {
  * @len: its length, the sum of the segments' lengths
  * @segs: the host memory segments, in the order of @buf
  * @nr_segs: number of segments
- * @local: DMA address of @buf while the transfer runs
+ * @local: DMA address of @buf while the transfer runs, if it is not vmalloc
+ *	   memory
+ * @sgt: the DMA mapping of @buf while the transfer runs, page by page, if
+ *	 it is vmalloc memory
  * @ctx: the batch of transfers this one belongs to
  * @error: the transfer failed
  */
@@ -128,6 +139,7 @@ struct pci_epf_nvme_xfer {
 	const struct pci_epf_nvme_seg *segs;
 	unsigned int nr_segs;
 	dma_addr_t local;
+	struct sg_table sgt;
 	struct pci_epf_nvme_xfer_ctx *ctx;
 	bool error;
 };
@@ -176,7 +188,12 @@ struct pci_epf_nvme_batch {
  * @pci_addr: PCI address of the queue in host memory
  * @live: the queue exists and may be fetched from
  * @inflight: commands fetched from the queue and not yet completed
- * @sqes: local buffer the entries are fetched into
+ * @delete_cmd: the Delete I/O Submission Queue command waiting for
+ *		@inflight to drop to 0, taken by whoever sees it do so
+ * @sqes: local buffer the entries are fetched into, allocated while the
+ *	  queue exists, live or being deleted
+ * @failing_since: when fetches started failing, in jiffies, 0 if they
+ *		   do not
  */
 struct pci_epf_nvme_sq {
 	struct pci_epf_nvme *nvme;
@@ -187,7 +204,9 @@ struct pci_epf_nvme_sq {
 	u64 pci_addr;
 	bool live;
 	atomic_t inflight;
+	struct pci_epf_nvme_cmd *delete_cmd;
 	struct nvme_command *sqes;
+	unsigned long failing_since;
 };
 
 /**
@@ -209,8 +228,10 @@ struct pci_epf_nvme_sq {
  * @cqes: local buffer the entries are built in
  * @irq_pending: entries posted since the last interrupt
  * @irq_deadline: jiffies by which the pending interrupt must be raised
- * @work: posts what the poller could not, later: coalesced interrupts
- *	  and entries that did not fit in the queue
+ * @work: posts what the poller could not, later: coalesced interrupts,
+ *	  entries that did not fit in the queue or whose transfer failed
+ * @failing_since: when posts started failing, in jiffies, 0 if they do
+ *		   not (under @post_lock)
  */
 struct pci_epf_nvme_cq {
 	struct pci_epf_nvme *nvme;
@@ -231,6 +252,7 @@ struct pci_epf_nvme_cq {
 	unsigned int irq_pending;
 	unsigned long irq_deadline;
 	struct delayed_work work;
+	unsigned long failing_since;
 };
 
 /**
@@ -251,7 +273,9 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
 /**
  * struct pci_epf_nvme_cmd - a command of the host, from fetch to completion
  * @nvme: the function
- * @entry: entry in the completion queue's pending list or the AER list
+ * @entry: entry in the completion queue's pending list, the AER list, or
+ *	   the function's lists of I/O commands waiting for a data buffer or
+ *	   for the fabrics controller
  * @done_node: entry in the function's list of executed commands
  * @work: runs @step, for admin commands
  * @step: the next step of the command
@@ -266,7 +290,7 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
  * @ns: fabrics namespace of an I/O command, referenced
  * @dir: direction of the data transfer
  * @len: data length in bytes
- * @buf: local data buffer
+ * @buf: local data buffer (kvmalloc), counted in the function's @inflight
  * @segs: host memory segments of the data, from the PRPs
  * @nr_segs: number of entries of @segs
  * @xfer: the transfer of the data between @buf and the host
@@ -356,6 +380,10 @@ struct pci_epf_nvme_feat {
  * @nr_io_queues: I/O queue pairs offered to the host
  * @mqes: CAP.MQES
  * @mdts: largest data transfer in bytes
+ * @max_inflight: data held for the commands in flight, at most, in bytes
+ * @inflight: data held for the commands in flight, in bytes
+ * @inflight_peak: the most @inflight was since the function was bound
+ * @debugfs: the function's debugfs directory
  * @bar: BAR 0 memory: registers, doorbells, MSI-X table and PBA
  * @bar_size: size of @bar
  * @msix_offset: offset of the MSI-X table in BAR 0
@@ -374,6 +402,8 @@ struct pci_epf_nvme_feat {
  *	       I/O commands, completes them and posts their entries
  * @polling: the poller runs (it is parked otherwise)
  * @done: commands the fabrics controller executed, for the poller
+ * @data_wait: I/O commands parsed and waiting for their data buffer, in
+ *	       order, only used by the poller
  * @requeue: I/O commands the fabrics controller could not take yet, in
  *	     order, only used by the poller
  * @xfers_done: batches of transfers that are done, for the poller
@@ -413,6 +443,10 @@ struct pci_epf_nvme {
 	unsigned int nr_io_queues;
 	u16 mqes;
 	size_t mdts;
+	size_t max_inflight;
+	atomic_long_t inflight;
+	atomic_long_t inflight_peak;
+	struct dentry *debugfs;
 
 	void *bar;
 	size_t bar_size;
@@ -433,6 +467,7 @@ struct pci_epf_nvme {
 	struct task_struct *poll_task;
 	bool polling;
 	struct llist_head done;
+	struct list_head data_wait;
 	struct list_head requeue;
 	struct llist_head xfers_done;
 	struct list_head xfers_inflight;
@@ -517,6 +552,9 @@ struct config_group *pci_epf_nvme_add_cfs(struct pci_epf *epf,
 void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_cfg_free(struct pci_epf_nvme *nvme);
 
+/* pci-epf-nvme-main.c */
+bool pci_epf_nvme_backend_gone(struct pci_epf_nvme *nvme);
+
 /* pci-epf-nvme-ctrl.c */
 int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_ctrl_exit(struct pci_epf_nvme *nvme);
@@ -535,7 +573,8 @@ u16 pci_epf_nvme_create_sq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,
 			   u16 qsize, u16 flags, u16 cqid);
 int pci_epf_nvme_create_admin_queues(struct pci_epf_nvme *nvme, u64 asq,
 				     u64 acq, u16 sq_depth, u16 cq_depth);
-u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme *nvme, u16 qid);
+u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme_cmd *cmd, u16 qid);
+void pci_epf_nvme_sq_drained(struct pci_epf_nvme_sq *sq);
 u16 pci_epf_nvme_delete_cq(struct pci_epf_nvme *nvme, u16 qid);
 void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme);
@@ -571,9 +610,16 @@ void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status);
 void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 			   struct pci_epf_nvme_cmd **cmds, unsigned int nr);
 bool pci_epf_nvme_complete_done(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_flush_backend(struct pci_epf_nvme *nvme);
+
+/* pci-epf-nvme-debugfs.c */
+void pci_epf_nvme_debugfs_add(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_debugfs_remove(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_debugfs_init(void);
+void pci_epf_nvme_debugfs_exit(void);
 
 /* pci-epf-nvme-admin.c */
 u16 pci_epf_nvme_admin_parse(struct pci_epf_nvme_cmd *cmd);
