@@ -64,24 +64,6 @@ run_part() {
 	fi
 }
 
-# expect_status CODE CMD...: nvme-cli must fail with status CODE: the
-# status code type and code (bits 10:0) of the status field it prints; the
-# CRD, More and DNR bits may be anything (a status relayed from nvmet
-# carries More, as nvmet logs its errors).
-# The status is the last "(0x...)" of the output; found in bash, as an
-# exec costs up to a second on the debug kernel.
-expect_status() {
-	local code=$1 out st=
-	shift
-	out=$("$@" 2>&1)
-	echo "$out"
-	while [[ $out =~ \((0x[0-9a-fA-F]+)\)(.*)$ ]]; do
-		st=${BASH_REMATCH[1]}
-		out=${BASH_REMATCH[2]}
-	done
-	[[ -n $st ]] && (((st & 0x7ff) == code))
-}
-
 # Flush, Write Zeroes and Dataset Management (deallocate), checked by
 # reading the data back through the host's block device with O_DIRECT.
 # Six regions of R bytes, first filled with a random pattern:

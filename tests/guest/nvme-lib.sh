@@ -9,6 +9,9 @@
 #   BACKING    null | file            (nvmet namespace backend)
 #   TRANSPORT  loop | tcp             (fabrics transport to the target)
 #   MSI, MSIX  vectors the function offers (both 0: INTx only)
+#   CONNECT_EXTRA  more fabrics connect options, after a comma
+#   FN_NVME    more attributes of the function's nvme/ group, as
+#              NAME=VALUE words (e.g. "mdts_kb=8")
 
 : "${BACKING:=null}" "${TRANSPORT:=loop}" "${MSI:=8}" "${MSIX:=8}"
 VID=0x104c DID=0xb50f
@@ -16,18 +19,59 @@ FN=$(epf_dir pci_epf_nvme n0)
 # Set by nvme_fn_setup: the host-side PCI device, controller and namespace.
 D='' C='' B=''
 
+# expect_status CODE CMD...: nvme-cli must fail with status CODE: the
+# status code type and code (bits 10:0) of the status field it prints; the
+# CRD, More and DNR bits may be anything (a status relayed from nvmet
+# carries More, as nvmet logs its errors).
+# The status is the last "(0x...)" of the output; found in bash, as an
+# exec costs up to a second on the debug kernel.
+expect_status() {
+	local code=$1 out st=
+	shift
+	out=$("$@" 2>&1)
+	echo "$out"
+	while [[ $out =~ \((0x[0-9a-fA-F]+)\)(.*)$ ]]; do
+		st=${BASH_REMATCH[1]}
+		out=${BASH_REMATCH[2]}
+	done
+	[[ -n $st ]] && (((st & 0x7ff) == code))
+}
+
+# by_flavour VAR RIG DEBUG: VAR gets RIG on the rig kernel, DEBUG on the
+# debug one (KASAN makes each I/O many times slower there).
+by_flavour() {
+	if [[ ${RIG_FLAVOUR:-rig} == debug ]]; then
+		printf -v "$1" '%s' "$3"
+	else
+		printf -v "$1" '%s' "$2"
+	fi
+}
+
 # nvme_fn_setup: the whole bring-up, each step a result. Fails at the
-# first step that fails.
-nvme_fn_setup() {
+# first step that fails. nvme_fn_create, then nvme_fn_start.
+nvme_fn_setup() { nvme_fn_create && nvme_fn_start; }
+
+# nvme_fn_create: the target, the modules and the function, not bound.
+nvme_fn_create() {
 	t_check "loop loads" loop_load || return 1
 	t_check "nvmet $BACKING $TRANSPORT" nvmet_setup "$BACKING" "$TRANSPORT" || return 1
 	modprobe nvme-fabrics
 	t_check "module loads" insmod "$RIG_MODDIR/pci-epf-nvme.ko" || return 1
 	t_check "function" epf_create pci_epf_nvme n0 vendorid=$VID deviceid=$DID \
-		msi_interrupts="$MSI" msix_interrupts="$MSIX" || return 1
-	nvmet_connect_string "$TRANSPORT" >"$FN/nvme/connect_opts"
+		msi_interrupts="$MSI" msix_interrupts="$MSIX"
+}
+
+# nvme_fn_start: configure, bind and start the function, and wait for the
+# host's controller and namespace.
+nvme_fn_start() {
+	local kv
+	echo "$(nvmet_connect_string "$TRANSPORT")${CONNECT_EXTRA:+,$CONNECT_EXTRA}" \
+		>"$FN/nvme/connect_opts"
 	echo 2 >"$FN/nvme/nr_io_queues"
 	echo 64 >"$FN/nvme/queue_depth"
+	for kv in ${FN_NVME:-}; do
+		echo "${kv#*=}" >"$FN/nvme/${kv%%=*}" || return 1
+	done
 	t_check "bind" epf_bind pci_epf_nvme n0 || { dmesg | tail; return 1; }
 	t_check "no namespace node on the endpoint" eval '! ls /dev/nvme*n* /dev/ng* 2>/dev/null'
 	t_check "start" epc_start || return 1

@@ -88,12 +88,16 @@ nvmet_teardown() {
 	true
 }
 
-# nvme_pcie_ctrl: print the name of the host-side NVMe controller that runs
-# over PCIe (the function's), as opposed to the endpoint's fabrics one.
-nvme_pcie_ctrl() {
+# nvme_ctrl_of TRANSPORT: print the name of the first NVMe controller
+# that runs over TRANSPORT (pcie, loop, tcp).
+nvme_ctrl_of() {
 	local c
 	for c in /sys/class/nvme/nvme*; do
-		[[ $(<"$c/transport") == pcie ]] && { basename "$c"; return 0; }
+		[[ $(<"$c/transport") == "$1" ]] && { echo "${c##*/}"; return 0; }
 	done
 	return 1
 }
+
+# nvme_pcie_ctrl: the host-side controller that runs over PCIe (the
+# function's), as opposed to the endpoint's fabrics one.
+nvme_pcie_ctrl() { nvme_ctrl_of pcie; }

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# NVMe function: the backend goes away and comes back. The function's
+# fabrics controller reaches an nvmet-tcp target on 127.0.0.1; while the
+# host writes with verification, the target's port is removed and, a few
+# seconds later, restored. The fabrics controller reconnects (its
+# reconnect_delay and ctrl_loss_tmo are set below); the host's commands
+# wait meanwhile, and its I/O resumes with no error, no timeout and no
+# controller reset, every block verified.
+set -uo pipefail
+. "$RIG_REPO/tests/guest/lib.sh"
+. "$RIG_REPO/tests/guest/loop-lib.sh"
+. "$RIG_REPO/tests/guest/nvmet-lib.sh"
+BACKING=null TRANSPORT=tcp MSI=8 MSIX=8
+CONNECT_EXTRA="reconnect_delay=2,ctrl_loss_tmo=60"
+. "$RIG_REPO/tests/guest/nvme-lib.sh"
+by_flavour FIO_MB 128 16
+OUTAGE=4
+
+t_on_exit nvme_fn_cleanup
+nvme_fn_setup || exit 1
+
+PORT=$NVMET_CFS/ports/1
+port_down() { rm "$PORT/subsystems/$NVMET_NQN" && rmdir "$PORT"; }
+port_up() {
+	mkdir "$PORT" &&
+		echo tcp >"$PORT/addr_trtype" &&
+		echo ipv4 >"$PORT/addr_adrfam" &&
+		echo 127.0.0.1 >"$PORT/addr_traddr" &&
+		echo "$NVMET_TCP_PORT" >"$PORT/addr_trsvcid" &&
+		ln -s "$NVMET_CFS/subsystems/$NVMET_NQN" "$PORT/subsystems/"
+}
+host_trouble() { dmesg | grep -cE "${C#/dev/}: (I/O tag|I/O [0-9]+ .*timeout|resetting|Abort)"; }
+
+trouble0=$(host_trouble)
+reconnects0=$(dmesg | grep -c "Successfully reconnected")
+LOAD_N0=$(io_count "$B")
+fio --name=outage --filename="$B" --ioengine=io_uring --direct=1 \
+	--rw=randwrite --bsrange=4k-64k --iodepth=16 --size="${FIO_MB}M" \
+	--verify=crc32c --output=/rig-out/fio-tcp-outage.txt &
+LOAD_PID=$!
+t_check "writes running" load_running "$B"
+t_check "target port removed" port_down
+t_sleep "$OUTAGE"
+t_check "target port restored after ${OUTAGE}s" port_up
+wait "$LOAD_PID"
+rc=$?
+LOAD_PID=''
+t_check "fio verify across the outage" test "$rc" -eq 0
+t_check "fabrics controller reconnected" \
+	test "$(dmesg | grep -c "Successfully reconnected")" -gt "$reconnects0"
+t_check "host saw no timeout, abort or reset" test "$(host_trouble)" -eq "$trouble0"
+t_check "fio verify after the outage" fio --name=after --filename="$B" \
+	--ioengine=io_uring --direct=1 --rw=randwrite --bs=4k --iodepth=8 \
+	--size=4M --verify=crc32c

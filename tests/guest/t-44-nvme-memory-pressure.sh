@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# NVMe function under memory pressure: the kernel's slab fault injection
+# (failslab, debug kernel only) fails a share of the allocations made by
+# the function's poller, which fetches, prepares, forwards and completes
+# every I/O command, while the host runs I/O. Commands may fail (with
+# Internal Error, which the host retries), nothing hangs; when the
+# pressure ends the function serves verified I/O again. A failed transfer
+# of queue entries is tried again, not a fatal status at once: the host
+# never has to reset the controller.
+set -uo pipefail
+. "$RIG_REPO/tests/guest/lib.sh"
+. "$RIG_REPO/tests/guest/loop-lib.sh"
+. "$RIG_REPO/tests/guest/nvmet-lib.sh"
+BACKING=null TRANSPORT=loop MSI=8 MSIX=8
+. "$RIG_REPO/tests/guest/nvme-lib.sh"
+FAILSLAB=/sys/kernel/debug/failslab
+BUDGET=100000
+
+if [[ ! -d $FAILSLAB ]]; then
+	t_skip "memory pressure" "no slab fault injection in this kernel (CONFIG_FAILSLAB, debug kernel only)"
+	exit 0
+fi
+
+pressure_off() {
+	[[ -z ${POLLER:-} ]] || echo 0 >"/proc/$POLLER/make-it-fail" 2>/dev/null
+	echo 0 >"$FAILSLAB/probability"
+}
+t_on_exit nvme_fn_cleanup
+t_on_exit pressure_off
+nvme_fn_setup || exit 1
+
+# The poller is the kernel thread named after the function's device
+POLLER=$(pgrep -x 'pci_epf_nvme\.[0-9]+')
+t_check "poller found" test -n "$POLLER" || exit 1
+
+pressure_on() {
+	echo Y >"$FAILSLAB/task-filter" &&
+		echo N >"$FAILSLAB/ignore-gfp-wait" &&
+		echo 0 >"$FAILSLAB/verbose" &&
+		echo 1 >"$FAILSLAB/interval" &&
+		echo "$BUDGET" >"$FAILSLAB/times" &&
+		echo 10 >"$FAILSLAB/probability" &&
+		echo 1 >"/proc/$POLLER/make-it-fail"
+}
+resets() { dmesg | grep -c "${C#/dev/}: controller is down; will reset"; }
+resets0=$(resets)
+t_check "10% of the poller's slab allocations fail" pressure_on
+# Errors allowed (continue_on_error), a hang is not: bounded by timeout
+rc=0
+timeout 120 fio --name=pressure --filename="$B" --ioengine=io_uring --direct=1 \
+	--rw=randrw --bsrange=4k-64k --iodepth=16 --size=4M --continue_on_error=all \
+	--output=/rig-out/fio-pressure.txt || rc=$?
+t_check "I/O under pressure ends (fio status $rc)" test "$rc" -ne 124
+pressure_off
+failed=$((BUDGET - $(<"$FAILSLAB/times")))
+t_check "allocations failed under pressure: $failed" test "$failed" -gt 0
+t_check "no fatal status: the host did not reset the controller" test "$(resets)" -eq "$resets0"
+t_check "host controller still there" test -e "$C"
+t_check "fio verify after the pressure" fio --name=after --filename="$B" \
+	--ioengine=io_uring --direct=1 --rw=randwrite --bsrange=4k-64k \
+	--iodepth=16 --size=2M --verify=crc32c
