@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# NVMe function: a namespace of the target is removed while the host runs
+# I/O on it and on another one. The fabrics controller is given few tags
+# (queue_size=16), so that commands of both namespaces wait in the
+# function for a tag. The removed namespace's commands fail; those of the
+# other namespace go on, and its writes verify.
+set -uo pipefail
+. "$RIG_REPO/tests/guest/lib.sh"
+. "$RIG_REPO/tests/guest/loop-lib.sh"
+. "$RIG_REPO/tests/guest/nvmet-lib.sh"
+BACKING=null TRANSPORT=loop MSI=8 MSIX=8
+CONNECT_EXTRA="queue_size=16"
+. "$RIG_REPO/tests/guest/nvme-lib.sh"
+by_flavour FIO_MB 32 4
+NS2=$NVMET_CFS/subsystems/$NVMET_NQN/namespaces/2
+
+ns2_add() {
+	truncate -s 256M /tmp/nvmet-ns2.img &&
+		mkdir "$NS2" &&
+		echo /tmp/nvmet-ns2.img >"$NS2/device_path" &&
+		echo 1 >"$NS2/enable"
+}
+ns2_remove() { echo 0 >"$NS2/enable" && rmdir "$NS2"; }
+ns2_cleanup() {
+	[[ ! -d $NS2 ]] || ns2_remove
+	rm -f /tmp/nvmet-ns2.img
+}
+
+t_on_exit nvme_fn_cleanup
+t_on_exit ns2_cleanup
+nvme_fn_create || exit 1
+t_check "second namespace on the target" ns2_add || exit 1
+nvme_fn_start || exit 1
+t_check "host sees the second namespace" wait_for 100 test -b "${C}n2" || exit 1
+
+fio --name=gone --filename="${C}n2" --ioengine=io_uring --direct=1 \
+	--rw=randrw --bs=4k --iodepth=64 --runtime=60 --time_based \
+	>/dev/null 2>&1 &
+gone_pid=$!
+start_load "$B" --iodepth=64
+t_check "load on both namespaces" load_running "$B"
+t_check "second namespace removed from the target" ns2_remove
+t_check "I/O on the removed namespace ends" wait_for 300 eval "! kill -0 $gone_pid 2>/dev/null"
+kill -9 "$gone_pid" 2>/dev/null
+LOAD_N0=$(io_count "$B")
+t_check "I/O on the first namespace goes on" load_running "$B"
+t_check "load ends" stop_load
+t_check "fio verify on the first namespace" timeout 120 fio --name=after \
+	--filename="$B" --ioengine=io_uring --direct=1 --rw=randwrite \
+	--bsrange=4k-64k --iodepth=32 --size="${FIO_MB}M" --verify=crc32c
