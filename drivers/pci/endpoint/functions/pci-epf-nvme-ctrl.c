@@ -541,7 +541,7 @@ free:
  */
 void pci_epf_nvme_ctrl_exit(struct pci_epf_nvme *nvme)
 {
-	/* Every command is gone: wait for the hand-backs still waking us */
+	/* Every command is gone: wait for whoever still wakes the poller up */
 	synchronize_rcu();
 	kthread_stop(nvme->poll_task);
 	nvme->poll_task = NULL;

@@ -16,6 +16,7 @@
  */
 
 #include <linux/jiffies.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 
 #include "pci-epf-nvme.h"
@@ -318,19 +319,23 @@ bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme)
  * pci_epf_nvme_cq_post() - queue the completion entry of a command
  * @cmd: the completed command
  *
- * The poller posts it, with the other entries of its queue.
+ * The poller posts it, with the other entries of its queue. It may free
+ * the command, and the function may stop, before we wake it up: the RCU
+ * read section lets pci_epf_nvme_ctrl_exit() wait for the wake-up.
  */
 void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme *nvme = cmd->nvme;
 	struct pci_epf_nvme_cq *cq = &nvme->cq[cmd->cqid];
 
+	rcu_read_lock();
 	spin_lock(&cq->lock);
 	list_add_tail(&cmd->entry, &cq->pending);
 	spin_unlock(&cq->lock);
 
 	if (current != nvme->poll_task)
 		pci_epf_nvme_poll_kick(nvme);
+	rcu_read_unlock();
 }
 
 /*
