@@ -7,7 +7,11 @@
 # seconds later, restored. The fabrics controller reconnects (its
 # reconnect_delay and ctrl_loss_tmo are set below); the host's commands
 # wait meanwhile, and its I/O resumes with no error, no timeout and no
-# controller reset, every block verified.
+# controller reset, every block verified. Then the port goes away again,
+# with a write in flight, and the function is stopped and unbound: the
+# commands the fabrics layer holds for the reconnect fail after the
+# function's fast_io_fail_tmo (20 s), so that the reset does not wait for
+# the whole ctrl_loss_tmo.
 set -uo pipefail
 . "$RIG_REPO/tests/guest/lib.sh"
 . "$RIG_REPO/tests/guest/loop-lib.sh"
@@ -54,3 +58,15 @@ t_check "host saw no timeout, abort or reset" test "$(host_trouble)" -eq "$troub
 t_check "fio verify after the outage" fio --name=after --filename="$B" \
 	--ioengine=io_uring --direct=1 --rw=randwrite --bs=4k --iodepth=8 \
 	--size=4M --verify=crc32c
+
+# A host write waits in the fabrics layer for a target that is gone
+t_check "target port removed again" port_down
+dd if=/dev/zero of="$B" bs=4k count=1 oflag=direct 2>/dev/null &
+dd_pid=$!
+t_sleep 2
+start=$SECONDS
+t_check "stop and unbind with a command held for the reconnect" eval "epc_stop && epf_unbind pci_epf_nvme n0"
+t_check "... within 45 s, not ctrl_loss_tmo (60 s): $((SECONDS - start)) s" test $((SECONDS - start)) -lt 45
+kill -9 "$dd_pid" 2>/dev/null
+wait "$dd_pid" 2>/dev/null
+t_check "target port restored" port_up

@@ -95,7 +95,12 @@ void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd)
 	if (cmd->buf) {
 		kvfree(cmd->buf);
 		atomic_long_sub(cmd->len, &nvme->inflight);
-		/* Commands may wait for that room: a hint is enough */
+		/*
+		 * Commands may wait for that room. Pairs with the barrier in
+		 * pci_epf_nvme_dispatch_io(): the poller sees the room, or we
+		 * see them and kick it.
+		 */
+		smp_mb__after_atomic();
 		if (!list_empty_careful(&nvme->data_wait) &&
 		    current != nvme->poll_task)
 			pci_epf_nvme_poll_kick(nvme);
@@ -551,6 +556,11 @@ bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme)
 	struct pci_epf_nvme_cmd *cmd, *tmp;
 	bool busy = false;
 	int ret;
+
+	if (list_empty(&nvme->data_wait))
+		return false;
+	/* Pairs with the barrier in pci_epf_nvme_free_cmd() */
+	smp_mb();
 
 	list_for_each_entry_safe(cmd, tmp, &nvme->data_wait, entry) {
 		/* Nothing may reach host memory or the backend any more */

@@ -13,16 +13,24 @@
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
-#include <linux/blkdev.h>
 #include <linux/module.h>
 #include <linux/pci_ids.h>
 #include <linux/pci_regs.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/stringify.h>
 
 #include "nvme.h"
 #include "fabrics.h"
 #include "pci-epf-nvme.h"
+
+/*
+ * Seconds the fabrics layer holds the function's commands while its
+ * controller reconnects, unless the connect options say: below the 30 s
+ * I/O timeout of Linux hosts, after which they reset the controller, and
+ * below CAP.TO, which bounds the wait of a reset for those commands.
+ */
+#define PCI_EPF_NVME_FAST_IO_FAIL_TMO	20
 
 /*
  * Connect to the target and size the controller after what the fabrics
@@ -35,7 +43,14 @@ static int pci_epf_nvme_connect(struct pci_epf_nvme *nvme)
 	size_t max_xfer;
 	char *opts;
 
-	opts = kasprintf(GFP_KERNEL, "%s,hidden_ns", nvme->cfg.connect_opts);
+	/*
+	 * While the fabrics controller reconnects, its layer holds the
+	 * commands (see pci_epf_nvme_forward()), and a reset of ours waits for
+	 * them: fail them after a while, unless the user chose how long.
+	 */
+	opts = kasprintf(GFP_KERNEL, "%s,hidden_ns%s", nvme->cfg.connect_opts,
+			 strstr(nvme->cfg.connect_opts, "fast_io_fail_tmo=") ? "" :
+			 ",fast_io_fail_tmo=" __stringify(PCI_EPF_NVME_FAST_IO_FAIL_TMO));
 	if (!opts)
 		return -ENOMEM;
 	fctrl = nvmf_create_ctrl(dev, opts);
@@ -51,23 +66,13 @@ static int pci_epf_nvme_connect(struct pci_epf_nvme *nvme)
 		goto delete;
 	}
 
-	/*
-	 * Admin commands go to the controller's admin queue, which its
-	 * deletion frees, and the controller can be deleted behind our back:
-	 * hold the queue, so that it only dies and fails the requests.
-	 */
-	if (!blk_get_queue(fctrl->admin_q)) {
-		dev_err(dev, "the fabrics controller is going away\n");
-		goto delete;
-	}
-
 	nvme->mdts = (size_t)nvme->cfg.mdts_kb * SZ_1K;
 	max_xfer = (size_t)fctrl->max_hw_sectors << SECTOR_SHIFT;
 	if (nvme->mdts > max_xfer) {
 		if (max_xfer < PCI_EPF_NVME_MIN_MDTS_KB * SZ_1K) {
 			dev_err(dev, "the fabrics controller transfers %zu bytes at most, MDTS cannot say less than %u KiB\n",
 				max_xfer, PCI_EPF_NVME_MIN_MDTS_KB);
-			goto put_admin_q;
+			goto delete;
 		}
 		nvme->mdts = rounddown_pow_of_two(max_xfer);
 		dev_info(dev, "MDTS limited to %zu KiB by the fabrics controller\n",
@@ -82,8 +87,6 @@ static int pci_epf_nvme_connect(struct pci_epf_nvme *nvme)
 		 dev_name(fctrl->device));
 	return 0;
 
-put_admin_q:
-	blk_put_queue(fctrl->admin_q);
 delete:
 	nvmf_destroy_ctrl(fctrl);
 	return -EINVAL;
@@ -92,11 +95,12 @@ delete:
 /*
  * The fabrics controller may be gone already (deleted by the administrator,
  * or by its transport): our reference and the transport module we pinned
- * keep what is left of it until here.
+ * keep what is left of it until here. Its admin queue, destroyed by the
+ * deletion, is only put with the last reference: until then it fails the
+ * admin commands forwarded to it.
  */
 static void pci_epf_nvme_disconnect(struct pci_epf_nvme *nvme)
 {
-	blk_put_queue(nvme->fctrl->admin_q);
 	nvmf_destroy_ctrl(nvme->fctrl);
 	nvme->fctrl = NULL;
 }

@@ -31,9 +31,9 @@
 static void pci_epf_nvme_cq_work(struct work_struct *work);
 
 /*
- * A transfer of entries of a queue failed at @now: the entries stay where
- * they are, to be moved again. Returns true, after a fatal status, if the
- * transfers of the queue have failed for too long (@failing_since).
+ * A transfer of entries of a queue failed: the entries stay where they
+ * are, to be moved again. Returns true, after a fatal status, if the
+ * transfers of the queue have failed for too long (since @failing_since).
  */
 static bool pci_epf_nvme_queue_failed(struct pci_epf_nvme *nvme,
 				      unsigned long *failing_since,
@@ -201,6 +201,7 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 	LIST_HEAD(list);
 	bool wait = false;
 	u32 head;
+	int ret;
 
 	mutex_lock(&cq->post_lock);
 	spin_lock(&cq->lock);
@@ -237,15 +238,22 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 			pci_epf_nvme_fill_cqe(cq, &cq->cqes[n++], cmd);
 		}
 
-		if (pci_epf_nvme_xfer_one(nvme, cq->pci_addr +
-					  cq->tail * sizeof(*cq->cqes),
-					  cq->cqes, n * sizeof(*cq->cqes),
-					  PCI_EPF_NVME_TO_HOST)) {
-			if (!pci_epf_nvme_queue_failed(nvme, &cq->failing_since,
-						       "cannot post completions")) {
-				wait = true;
-				break;
-			}
+		ret = pci_epf_nvme_xfer_one(nvme, cq->pci_addr +
+					    cq->tail * sizeof(*cq->cqes),
+					    cq->cqes, n * sizeof(*cq->cqes),
+					    PCI_EPF_NVME_TO_HOST);
+		/*
+		 * Only a post of which nothing moved is tried again: entries
+		 * that reached the host in part may be consumed already.
+		 */
+		if (ret == -EAGAIN &&
+		    !pci_epf_nvme_queue_failed(nvme, &cq->failing_since,
+					       "cannot post completions")) {
+			wait = true;
+			break;
+		}
+		if (ret) {
+			pci_epf_nvme_ctrl_fatal(nvme, "cannot post completions");
 			pci_epf_nvme_discard_list(&list);
 			goto unlock;
 		}

@@ -314,6 +314,7 @@ static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
 						      len, xfer);
 			if (ret)
 				return ret;
+			xfer->issued = true;
 			*used |= BIT(idx);
 			pci_addr += len;
 			pci_epf_nvme_local_advance(&local, len);
@@ -352,6 +353,7 @@ static unsigned int pci_epf_nvme_dma_start(struct pci_epf_nvme *nvme,
 		struct pci_epf_nvme_xfer *xfer = xfers[i];
 
 		xfer->ctx = ctx;
+		xfer->issued = false;
 		xfer->error = failed;
 		if (failed)
 			continue;
@@ -459,12 +461,12 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 	return timed_out ? -ETIMEDOUT : ret;
 }
 
-static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme, void *buf,
-				 const struct pci_epf_nvme_seg *segs,
-				 unsigned int nr_segs,
+static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme,
+				 struct pci_epf_nvme_xfer *xfer,
 				 enum pci_epf_nvme_dir dir)
 {
 	struct pci_epf *epf = nvme->epf;
+	void *buf = xfer->buf;
 	struct pci_epc_map map;
 	unsigned int i;
 	size_t chunk;
@@ -472,14 +474,16 @@ static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme, void *buf,
 	u32 left;
 	int ret = 0;
 
+	xfer->issued = false;
+
 	/*
 	 * The windows are few: copy one piece at a time, and map each piece
 	 * only for its copy, as the window may be a snapshot of host memory.
 	 */
 	mutex_lock(&nvme->map_lock);
-	for (i = 0; i < nr_segs; i++) {
-		addr = segs[i].pci_addr;
-		left = segs[i].len;
+	for (i = 0; i < xfer->nr_segs; i++) {
+		addr = xfer->segs[i].pci_addr;
+		left = xfer->segs[i].len;
 		while (left) {
 			ret = pci_epc_mem_map(epf->epc, epf->func_no,
 					      epf->vfunc_no, addr,
@@ -496,6 +500,7 @@ static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme, void *buf,
 				ret = -EIO;
 				goto unlock;
 			}
+			xfer->issued = true;
 			if (dir == PCI_EPF_NVME_FROM_HOST)
 				memcpy_fromio(buf, map.virt_addr, chunk);
 			else
@@ -522,9 +527,7 @@ static int pci_epf_nvme_map_batch(struct pci_epf_nvme *nvme,
 	int ret = 0;
 
 	for (i = 0; i < nr; i++) {
-		xfers[i]->error = pci_epf_nvme_map_xfer(nvme, xfers[i]->buf,
-							xfers[i]->segs,
-							xfers[i]->nr_segs, dir);
+		xfers[i]->error = pci_epf_nvme_map_xfer(nvme, xfers[i], dir);
 		if (xfers[i]->error)
 			ret = -EIO;
 	}
@@ -733,7 +736,9 @@ bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme)
  * other transfers through its DMA channels. Sleeps until the transfer is
  * done.
  *
- * Return: 0 or a negative error code.
+ * Return: 0; -EAGAIN if the transfer failed before any of it started (no
+ * descriptor, no window), so that nothing moved and it may be tried again;
+ * or another negative error code.
  */
 int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 			  size_t len, enum pci_epf_nvme_dir dir)
@@ -746,14 +751,18 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 		.nr_segs = 1,
 	};
 	struct pci_epf_nvme_xfer *xfers = &xfer;
+	int ret;
 
 	if (dir == PCI_EPF_NVME_TO_HOST &&
 	    len <= PCI_EPF_NVME_WINDOW_WRITE_MAX &&
 	    nvme->epf->epc->num_windows &&
-	    !pci_epf_nvme_map_xfer(nvme, buf, &seg, 1, dir))
+	    !pci_epf_nvme_map_xfer(nvme, &xfer, dir))
 		return 0;
 
-	return pci_epf_nvme_xfer_batch(nvme, &xfers, 1, dir);
+	ret = pci_epf_nvme_xfer_batch(nvme, &xfers, 1, dir);
+	if (ret && !xfer.issued)
+		return -EAGAIN;
+	return ret;
 }
 
 /* Append a page to the segments, merging it with the last one if adjacent */

@@ -131,6 +131,8 @@ struct pci_epf_nvme_xfer_ctx {
  * @sgt: the DMA mapping of @buf while the transfer runs, page by page, if
  *	 it is vmalloc memory
  * @ctx: the batch of transfers this one belongs to
+ * @issued: a part of the transfer was started: if it failed, some of its
+ *	    data may have moved
  * @error: the transfer failed
  */
 struct pci_epf_nvme_xfer {
@@ -141,6 +143,7 @@ struct pci_epf_nvme_xfer {
 	dma_addr_t local;
 	struct sg_table sgt;
 	struct pci_epf_nvme_xfer_ctx *ctx;
+	bool issued;
 	bool error;
 };
 
