@@ -1,17 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the rig's test kernel from Debian's linux-source-6.12 with the
-# project's patch series and config fragments, and print the path of the
-# built tree. The tree is cached outside the repository, keyed by what goes
-# into it, so an unchanged second run does nothing.
+# Build a kernel tree from Debian's linux-source-6.12 with the project's
+# patch series and config fragments, and print the path of the built tree.
+# The tree is cached outside the repository, keyed by what goes into it, so
+# an unchanged second run does nothing. Flavours:
+#   (default)  rig: the x86-64 test kernel QEMU boots
+#   --debug    the rig kernel with KASAN, lockdep, kmemleak, fault injection
+#   --board    arm64, tinyconfig plus the Rock 5B fragment: a cross-built
+#              tree to build and check the function against, with the
+#              board's device tree and endpoint overlay; not a kernel that
+#              boots the board
+#   --rock5b   arm64, Debian's arm64 configuration plus the same fragment:
+#              the kernel that boots a Rock 5B (scripts/board.sh), a long
+#              build (hours on 2 cores)
 #
-# Usage: scripts/build-kernel.sh [--debug]
+# Usage: scripts/build-kernel.sh [--debug|--board|--rock5b]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 flavour=rig
-[[ ${1:-} == --debug ]] && flavour=debug
+case ${1:-} in
+--debug) flavour=debug ;;
+--board) flavour=board ;;
+--rock5b) flavour=rock5b ;;
+esac
 
 "$REPO_DIR/scripts/install-deps.sh"
 mkdir -p "$CACHE_DIR"
@@ -35,13 +48,29 @@ for p in "$REPO_DIR"/scripts/kernel/patches/*.patch; do
 	patch -d "$tree.tmp" -p1 -s --forward <"$p"
 done
 
-fragments=("$REPO_DIR/scripts/kernel/config/rig.config")
-[[ $flavour == debug ]] && fragments+=("$REPO_DIR/scripts/kernel/config/debug.config")
+mapfile -t fragments < <(kernel_fragments "$flavour")
+arch=$(kernel_arch "$flavour")
+mk=(make -s ARCH="$arch")
+[[ $arch == x86_64 ]] || mk+=(CROSS_COMPILE=aarch64-linux-gnu-)
+
+base_config=
+[[ $flavour != rock5b ]] || base_config=$(debian_arm64_config) ||
+	die "cannot get Debian's arm64 kernel configuration"
 
 cd "$tree.tmp"
-make -s ARCH=x86_64 tinyconfig >/dev/null
-scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null
-make -s ARCH=x86_64 olddefconfig >/dev/null
+if [[ -n $base_config ]]; then
+	cp "$base_config" .config
+	# Debian's signing keys are not in the source package, and its BTF
+	# debug information would double the build for nothing the board needs
+	scripts/config --set-str SYSTEM_TRUSTED_KEYS '' \
+		--set-str SYSTEM_REVOCATION_KEYS '' \
+		-d DEBUG_INFO_BTF -d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT \
+		-d DEBUG_INFO_DWARF5 -e DEBUG_INFO_NONE
+else
+	"${mk[@]}" tinyconfig >/dev/null
+fi
+ARCH=$arch scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null
+"${mk[@]}" olddefconfig >/dev/null
 
 # A symbol whose dependencies are missing is dropped silently by kconfig:
 # check that every option asked for is in the final config.
@@ -60,9 +89,16 @@ done < <(cat "${fragments[@]}")
 [[ $bad -eq 0 ]] || die "config fragment not applied"
 
 jobs=$(($(nproc) + 1))
-make -s ARCH=x86_64 -j"$jobs" bzImage modules
-make -s ARCH=x86_64 INSTALL_MOD_PATH="$PWD/_modinst" modules_install
-make -s -C tools/pci >/dev/null
+if [[ $arch == arm64 ]]; then
+	# Symbols in the base device tree, or the overlay cannot apply to it
+	"${mk[@]}" -j"$jobs" Image modules
+	"${mk[@]}" DTC_FLAGS=-@ rockchip/rk3588-rock-5b.dtb rockchip/rk3588-rock-5b-pcie-ep.dtbo
+	"${mk[@]}" INSTALL_MOD_PATH="$PWD/_modinst" modules_install
+else
+	"${mk[@]}" -j"$jobs" bzImage modules
+	"${mk[@]}" INSTALL_MOD_PATH="$PWD/_modinst" modules_install
+	make -s -C tools/pci >/dev/null
+fi
 
 cd /
 mv "$tree.tmp" "$tree"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install the Debian 12 packages the rig needs: the kernel source, its build
-# tools, QEMU, the checkers and the tools the guest runs. Installs only what
+# tools, QEMU, the checkers, the tools the guest runs, and the arm64 cross
+# compiler and device tree tools of the board's build. Installs only what
 # is missing, so a second call costs a dpkg query. --bench adds what the
 # benchmark needs to draw its plot and what profiling in the guest uses.
 set -euo pipefail
@@ -12,6 +13,7 @@ PACKAGES=(
 	cpio kmod rsync xz-utils python3 git perl
 	qemu-system-x86 busybox-static
 	sparse fio nvme-cli
+	gcc-aarch64-linux-gnu device-tree-compiler
 )
 [[ ${1:-} != --bench ]] || PACKAGES+=(python3-matplotlib linux-perf)
 

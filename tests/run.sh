@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The project's test command. Installs what is missing, builds the test
-# kernels and the modules (both cached, keyed by their inputs), then, all
-# at the same time, runs the static checks and boots one QEMU guest per
+# kernels, the board's arm64 tree and the modules (all cached, keyed by
+# their inputs), checks scripts/board.sh on that tree, then, all at the
+# same time, runs the static checks and boots one QEMU guest per
 # kernel flavour that runs tests/guest/suite.sh (smoke.sh and every
 # tests/guest/t-*.sh). Prints one line per test and a total; exits 1 if
 # any test failed. Everything lands in results/<date>/ (results/latest).
@@ -12,7 +13,7 @@
 #   --flavour    kernel flavour(s) to test (default all)
 #   --only       run only the guest tests whose file name matches PATTERN
 #                (a glob, or a substring)
-#   --no-static  skip checkpatch and the sparse W=1 build
+#   --no-static  skip checkpatch, the sparse W=1 builds and the board's
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -125,6 +126,29 @@ build_kernel() {
 	fi
 }
 
+# The board's arm64 tree (scripts/build-kernel.sh --board), for the static
+# checks' cross-build and for scripts/board.sh, which makes from it what
+# goes on a Rock 5B: both are checked here, on the cached tree.
+BOARD_TREE=
+build_board() {
+	local logf=$RUN_DIR/board/kernel-build.log start=$SECONDS
+	mkdir -p "$RUN_DIR/board"
+	log "building the board's arm64 tree (cached when unchanged)"
+	if ! BOARD_TREE=$("$REPO_DIR/scripts/build-kernel.sh" --board 2>"$logf"); then
+		BOARD_TREE=
+		record FAIL "board/kernel build" "$(tail -n 3 "$logf") (see $logf)"
+		return
+	fi
+	record PASS "board/kernel build"
+	log "board tree: $BOARD_TREE ($((SECONDS - start))s)"
+	logf=$RUN_DIR/board/board.log
+	if "$REPO_DIR/scripts/board.sh" --tree "$BOARD_TREE" --out "$RUN_DIR/board/files" >"$logf" 2>&1; then
+		record PASS "board/files for the Rock 5B (scripts/board.sh)"
+	else
+		record FAIL "board/files for the Rock 5B (scripts/board.sh)" "$(tail -n 2 "$logf") (see $logf)"
+	fi
+}
+
 # A fio that starts in 0.2 s instead of 2.4 s on the debug kernel. Without
 # it (no network, or Debian's archive no longer has the source of the
 # installed version) the guests run the host's fio: the tests are the
@@ -172,7 +196,8 @@ start_static_checks() {
 	mkdir -p "$RUN_DIR/static"
 	: >"$RUN_DIR/static/results"
 	# Niced like the rig guest: they have until the debug guest ends.
-	nice -n 19 "$REPO_DIR/tests/check-style.sh" --tree "$tree" --results "$RUN_DIR/static/results" \
+	nice -n 19 "$REPO_DIR/tests/check-style.sh" --tree "$tree" \
+		${BOARD_TREE:+--board-tree "$BOARD_TREE"} --results "$RUN_DIR/static/results" \
 		--logdir "$RUN_DIR/static" >"$RUN_DIR/static/output" 2>&1 &
 	STATIC_PID=$!
 }
@@ -317,6 +342,7 @@ main() {
 		mkdir -p "$RUN_DIR/$f"
 		build_kernel "$f"
 	done
+	[[ $static -eq 0 ]] || build_board
 	for f in "${flavours[@]}"; do
 		if [[ -n ${TREE[$f]} ]]; then
 			build_flavour_modules "$f"
