@@ -175,7 +175,7 @@ class Host:
         cqe = self.reap(0, secs)
         if cqe is None:
             return None
-        check(cqe["cid"] == cid, f"admin completion for command {cid}")
+        check(cqe["cid"] == cid, f"admin completion for command {cid}: {cqe}")
         return cqe["status"]
 
     def create_io_pair(self, qid, sq_depth, cq_depth):

@@ -10,10 +10,22 @@ set -uo pipefail
 . "$RIG_REPO/tests/guest/lib.sh"
 . "$RIG_REPO/tests/guest/loop-lib.sh"
 . "$RIG_REPO/tests/guest/nvmet-lib.sh"
-BACKING=null TRANSPORT=loop MSI=8 MSIX=8
+# TCP, not loop: nvme-loop runs nvmet's command parsing in its queue_rq,
+# under RCU, and for a removed NSID 6.12's nvmet_subsys_nsid_exists() then
+# takes a mutex there ("sleeping function called from invalid context" on
+# the debug kernel): a bug of nvmet, not of the function.
+BACKING=null TRANSPORT=tcp MSI=8 MSIX=8
 CONNECT_EXTRA="queue_size=16"
 . "$RIG_REPO/tests/guest/nvme-lib.sh"
-by_flavour FIO_MB 32 4
+
+# Over TCP, nvmet in 6.12 leaks a namespace removed under I/O (kmemleak:
+# nvmet_ns_alloc, never freed after its rmdir, whatever the host is): on
+# the debug kernel, that would fail the whole boot's kernel log check.
+if [[ ${RIG_FLAVOUR:-rig} == debug ]]; then
+	t_skip "namespace removed under I/O" "nvmet bugs on the debug kernel: a mutex under RCU over loop, a leaked namespace over tcp (see the script)"
+	exit 0
+fi
+FIO_MB=32
 NS2=$NVMET_CFS/subsystems/$NVMET_NQN/namespaces/2
 
 ns2_add() {
