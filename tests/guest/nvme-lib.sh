@@ -84,6 +84,34 @@ nvme_fn_start() {
 	t_check "host namespace" wait_for 100 test -b "$B" || { dmesg | tail -30; return 1; }
 }
 
+# Kernel fault injection (debug kernel) aimed at the function's poller, the
+# kernel thread named after the function's device, which fetches, starts
+# and completes every I/O command. DIR is the injector's debugfs directory
+# (/sys/kernel/debug/failslab, fail_page_alloc).
+FAULT_BUDGET=1000000
+fn_poller() { pgrep -x 'pci_epf_nvme\.[0-9]+'; }
+
+# poller_faults_on DIR PERCENT [NAME=VALUE...]: fail PERCENT % of the
+# poller's allocations DIR sees, with DIR's other attributes NAME set.
+poller_faults_on() {
+	local dir=$1 percent=$2 poller kv
+	shift 2
+	poller=$(fn_poller) || return 1
+	for kv in task-filter=Y ignore-gfp-wait=N verbose=0 interval=1 \
+		times=$FAULT_BUDGET "$@" probability="$percent"; do
+		echo "${kv#*=}" >"$dir/${kv%%=*}" || return 1
+	done
+	echo 1 >"/proc/$poller/make-it-fail"
+}
+
+# poller_faults_off DIR: no more injected failures; print how many there were
+poller_faults_off() {
+	local poller
+	poller=$(fn_poller) && echo 0 >"/proc/$poller/make-it-fail"
+	echo 0 >"$1/probability"
+	echo $((FAULT_BUDGET - $(<"$1/times")))
+}
+
 # nvme_fn_cleanup: leave nothing behind for the next script, whatever
 # state a failure left: a failure in one configuration must not fail the
 # next one's set-up. After a clean run every step finds nothing to do.

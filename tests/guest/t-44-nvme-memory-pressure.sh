@@ -16,45 +16,27 @@ set -uo pipefail
 BACKING=null TRANSPORT=loop MSI=8 MSIX=8
 . "$RIG_REPO/tests/guest/nvme-lib.sh"
 FAILSLAB=/sys/kernel/debug/failslab
-BUDGET=100000
 
 if [[ ! -d $FAILSLAB ]]; then
 	t_skip "memory pressure" "no slab fault injection in this kernel (CONFIG_FAILSLAB, debug kernel only)"
 	exit 0
 fi
 
-pressure_off() {
-	[[ -z ${POLLER:-} ]] || echo 0 >"/proc/$POLLER/make-it-fail" 2>/dev/null
-	echo 0 >"$FAILSLAB/probability"
-}
 t_on_exit nvme_fn_cleanup
-t_on_exit pressure_off
+t_on_exit poller_faults_off "$FAILSLAB"
 nvme_fn_setup || exit 1
+t_check "poller found" fn_poller || exit 1
 
-# The poller is the kernel thread named after the function's device
-POLLER=$(pgrep -x 'pci_epf_nvme\.[0-9]+')
-t_check "poller found" test -n "$POLLER" || exit 1
-
-pressure_on() {
-	echo Y >"$FAILSLAB/task-filter" &&
-		echo N >"$FAILSLAB/ignore-gfp-wait" &&
-		echo 0 >"$FAILSLAB/verbose" &&
-		echo 1 >"$FAILSLAB/interval" &&
-		echo "$BUDGET" >"$FAILSLAB/times" &&
-		echo 10 >"$FAILSLAB/probability" &&
-		echo 1 >"/proc/$POLLER/make-it-fail"
-}
 resets() { dmesg | grep -c "${C#/dev/}: controller is down; will reset"; }
 resets0=$(resets)
-t_check "10% of the poller's slab allocations fail" pressure_on
+t_check "10% of the poller's slab allocations fail" poller_faults_on "$FAILSLAB" 10
 # Errors allowed (continue_on_error), a hang is not: bounded by timeout
 rc=0
 timeout 120 fio --name=pressure --filename="$B" --ioengine=io_uring --direct=1 \
 	--rw=randrw --bsrange=4k-64k --iodepth=16 --size=4M --continue_on_error=all \
 	--output=/rig-out/fio-pressure.txt || rc=$?
 t_check "I/O under pressure ends (fio status $rc)" test "$rc" -ne 124
-pressure_off
-failed=$((BUDGET - $(<"$FAILSLAB/times")))
+failed=$(poller_faults_off "$FAILSLAB")
 t_check "allocations failed under pressure: $failed" test "$failed" -gt 0
 t_check "no fatal status: the host did not reset the controller" test "$(resets)" -eq "$resets0"
 t_check "host controller still there" test -e "$C"

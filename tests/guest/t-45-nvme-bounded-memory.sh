@@ -52,26 +52,7 @@ full_queues() {
 		--verify=crc32c --output="/rig-out/fio-bounded-$1.txt"
 }
 
-high_order_fails() {
-	local poller
-	poller=$(pgrep -x 'pci_epf_nvme\.[0-9]+') || return 1
-	echo Y >"$FAILPAGE/task-filter" &&
-		echo 1 >"$FAILPAGE/min-order" &&
-		echo N >"$FAILPAGE/ignore-gfp-wait" &&
-		echo N >"$FAILPAGE/ignore-gfp-highmem" &&
-		echo 0 >"$FAILPAGE/verbose" &&
-		echo 1 >"$FAILPAGE/interval" &&
-		echo 1000000 >"$FAILPAGE/times" &&
-		echo 100 >"$FAILPAGE/probability" &&
-		echo 1 >"/proc/$poller/make-it-fail"
-}
-
-high_order_back() {
-	local poller
-	poller=$(pgrep -x 'pci_epf_nvme\.[0-9]+') &&
-		echo 0 >"/proc/$poller/make-it-fail"
-	[[ ! -d $FAILPAGE ]] || echo 0 >"$FAILPAGE/probability"
-}
+high_order_back() { [[ ! -d $FAILPAGE ]] || poller_faults_off "$FAILPAGE" >/dev/null; }
 t_on_exit high_order_back
 
 nvme_fn_create || exit 1
@@ -89,10 +70,10 @@ t_check "held data at the peak: more than one command" test "$peak" -gt $((512 *
 t_check "nothing held once idle" test "$(held bytes)" -eq 0
 
 if [[ -d $FAILPAGE ]]; then
-	t_check "every high-order page allocation of the poller fails" high_order_fails
+	t_check "every high-order page allocation of the poller fails" \
+		poller_faults_on "$FAILPAGE" 100 min-order=1 ignore-gfp-highmem=N
 	t_check "fio verify with no high-order pages" full_queues no-high-order
-	failed=$((1000000 - $(<"$FAILPAGE/times")))
-	high_order_back
+	failed=$(poller_faults_off "$FAILPAGE")
 	t_check "high-order allocations were refused: $failed" test "$failed" -gt 0
 else
 	t_skip "fio verify with no high-order pages" "no page allocation fault injection in this kernel (CONFIG_FAIL_PAGE_ALLOC, debug kernel only)"
