@@ -58,8 +58,10 @@ kernel_key() {
 		dpkg-query -W -f='${Version}' "$KERNEL_PKG"
 		echo "$flavour"
 		cat "${files[@]}"
-		# Only the diffs: mail headers and messages do not change the build
-		sed -n '/^diff --git/,$p' "$REPO_DIR"/scripts/kernel/patches/*.patch 2>/dev/null || true
+		# Only the diffs: mail headers and messages do not change the
+		# build. -s: each patch on its own, or the range would run on
+		# from the first diff through the headers of the next patches.
+		sed -s -n '/^diff --git/,$p' "$REPO_DIR"/scripts/kernel/patches/*.patch 2>/dev/null || true
 	} | sha256sum | cut -c1-16
 }
 

@@ -8,6 +8,7 @@
 #   static/arm64 sparse W=1 build
 #                            the same, cross-built for the board (arm64,
 #                            without the x86-only loopback controller)
+#   static/kernel cache key ignores patch messages
 #
 # Usage: tests/check-style.sh [--tree DIR] [--board-tree DIR] [--results FILE] [--logdir DIR]
 #   --tree     built kernel tree (default: the rig kernel, built if needed)
@@ -104,6 +105,29 @@ check_board() {
 	fi
 }
 
+# The kernel trees are cached by kernel_key (scripts/lib.sh), which hashes
+# the patches' diffs only: a patch's message or mail headers must not
+# change it (a rebuild of every kernel for a reworded commit message).
+check_kernel_key() {
+	local copy key before after
+	copy=$(mktemp -d)
+	mkdir -p "$copy/scripts/kernel"
+	cp -r "$REPO_DIR/scripts/kernel/." "$copy/scripts/kernel/"
+	cp "$REPO_DIR/scripts/build-kernel.sh" "$copy/scripts/"
+	key() { (REPO_DIR=$copy; kernel_key rig); }
+	before=$(key)
+	sed -i 's/^Subject: /Subject: [reworded] /' "$copy"/scripts/kernel/patches/*.patch
+	after=$(key)
+	rm -rf "$copy"
+	if [[ $before == "$after" ]]; then
+		record PASS "static/kernel cache key ignores patch messages"
+	else
+		record FAIL "static/kernel cache key ignores patch messages" \
+			"key $before became $after when only the Subject lines changed"
+		failed=1
+	fi
+}
+
 main() {
 	local f files
 	parse_args "$@"
@@ -119,6 +143,7 @@ main() {
 	done
 	check_sparse "sparse W=1 build" "$tree" "$CACHE_DIR/modbuild-static"
 	check_board
+	check_kernel_key
 	return "$failed"
 }
 
