@@ -344,6 +344,7 @@ static int loop_epc_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	loop_epc_init_state(lepc);
 	lepc->host = host;
+	lepc->profile = loop_profile_get();
 	lepc->slot = pdata->slot;
 	lepc->pdev = pdev;
 
@@ -616,6 +617,9 @@ static int __init loop_init(void)
 {
 	int ret;
 
+	ret = loop_profile_init();
+	if (ret)
+		return ret;
 	ret = loop_bus_notifier_register();
 	if (ret)
 		return ret;

@@ -137,7 +137,8 @@ loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	unsigned long lock_flags;
 	unsigned int i;
 
-	if (!sg_len || (dir != DMA_DEV_TO_MEM && dir != DMA_MEM_TO_DEV))
+	if (!sg_len || (dir != DMA_DEV_TO_MEM && dir != DMA_MEM_TO_DEV) ||
+	    !(lchan->directions & BIT(dir)))
 		return NULL;
 
 	desc = kzalloc(struct_size(desc, segs, sg_len), GFP_NOWAIT);
@@ -434,16 +435,42 @@ static void loop_dma_free_chan_resources(struct dma_chan *chan)
 	loop_dma_synchronize(chan);
 }
 
+/* A channel of an eDMA moves data one way: say which */
+static void loop_dma_caps(struct dma_chan *chan, struct dma_slave_caps *caps)
+{
+	caps->directions = to_loop_chan(chan)->directions;
+}
+
+/* The profile's channels: read-only ones first, then write-only, then both */
+static u32 loop_dma_chan_directions(const struct loop_profile *profile,
+				    unsigned int i)
+{
+	if (i < profile->dma_read_chans)
+		return BIT(DMA_DEV_TO_MEM);
+	if (i < profile->dma_read_chans + profile->dma_write_chans)
+		return BIT(DMA_MEM_TO_DEV);
+	return BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
+}
+
 /**
  * loop_dma_register() - register a controller's DMA channels
  * @lepc: the controller
+ *
+ * Registers the channels its profile has, and nothing when it has none.
  *
  * Return: 0 or a negative error code.
  */
 int loop_dma_register(struct loop_epc *lepc)
 {
+	const struct loop_profile *profile = lepc->profile;
 	struct dma_device *dma = &lepc->dma;
 	int i, ret;
+
+	lepc->nr_dma_chans = min(profile->dma_read_chans +
+				 profile->dma_write_chans +
+				 profile->dma_both_chans, LOOP_DMA_CHANNELS);
+	if (!lepc->nr_dma_chans)
+		return 0;
 
 	lepc->dma_wq = alloc_workqueue("%s-dma", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
 				       dev_name(&lepc->pdev->dev));
@@ -466,11 +493,13 @@ int loop_dma_register(struct loop_epc *lepc)
 	dma->device_tx_status = loop_dma_tx_status;
 	dma->device_terminate_all = loop_dma_terminate_all;
 	dma->device_synchronize = loop_dma_synchronize;
+	dma->device_caps = loop_dma_caps;
 
-	for (i = 0; i < LOOP_DMA_CHANNELS; i++) {
+	for (i = 0; i < lepc->nr_dma_chans; i++) {
 		struct loop_dma_chan *lchan = &lepc->dma_chans[i];
 
 		lchan->epc = lepc;
+		lchan->directions = loop_dma_chan_directions(profile, i);
 		spin_lock_init(&lchan->lock);
 		INIT_LIST_HEAD(&lchan->submitted);
 		INIT_LIST_HEAD(&lchan->issued);
@@ -481,8 +510,10 @@ int loop_dma_register(struct loop_epc *lepc)
 	}
 
 	ret = dma_async_device_register(dma);
-	if (ret)
+	if (ret) {
 		destroy_workqueue(lepc->dma_wq);
+		lepc->nr_dma_chans = 0;
+	}
 	return ret;
 }
 
@@ -492,6 +523,8 @@ int loop_dma_register(struct loop_epc *lepc)
  */
 void loop_dma_unregister(struct loop_epc *lepc)
 {
+	if (!lepc->nr_dma_chans)
+		return;
 	dma_async_device_unregister(&lepc->dma);
 	destroy_workqueue(lepc->dma_wq);
 }

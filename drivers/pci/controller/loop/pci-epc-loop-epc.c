@@ -19,12 +19,6 @@
 
 #include "pci-epc-loop.h"
 
-static const struct pci_epc_features loop_epc_features = {
-	.linkup_notifier	= true,
-	.msi_capable		= true,
-	.msix_capable		= true,
-};
-
 static struct loop_epc *to_loop_epc(struct pci_epc *epc)
 {
 	return epc_get_drvdata(epc);
@@ -49,12 +43,42 @@ static int loop_epc_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
 	return 0;
 }
 
+/* What the profile's controller allows for this BAR */
+static int loop_epc_check_bar_desc(struct loop_epc *lepc,
+				   struct pci_epf_bar *epf_bar)
+{
+	const struct pci_epc_bar_desc *desc =
+		&lepc->profile->features.bar[epf_bar->barno];
+	struct device *dev = &lepc->pdev->dev;
+
+	if (desc->type == BAR_RESERVED) {
+		dev_err(dev, "BAR%d: reserved on this controller\n", epf_bar->barno);
+		return -EINVAL;
+	}
+	if (desc->type == BAR_FIXED && desc->fixed_size &&
+	    epf_bar->size != desc->fixed_size) {
+		dev_err(dev, "BAR%d: %zu bytes, but its size is fixed at %llu\n",
+			epf_bar->barno, epf_bar->size, desc->fixed_size);
+		return -EINVAL;
+	}
+	if (desc->only_64bit &&
+	    !(epf_bar->flags & PCI_BASE_ADDRESS_MEM_TYPE_64)) {
+		dev_err(dev, "BAR%d: can only be a 64-bit BAR\n", epf_bar->barno);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int loop_epc_check_bar(struct loop_epc *lepc, struct pci_epf_bar *epf_bar)
 {
 	struct device *dev = &lepc->pdev->dev;
 	phys_addr_t phys = epf_bar->phys_addr;
 	u64 size = epf_bar->size;
+	int ret;
 
+	ret = loop_epc_check_bar_desc(lepc, epf_bar);
+	if (ret)
+		return ret;
 	if (epf_bar->flags & PCI_BASE_ADDRESS_SPACE_IO) {
 		dev_err(dev, "BAR%d: I/O BARs are not supported\n", epf_bar->barno);
 		return -EINVAL;
@@ -177,7 +201,7 @@ static int loop_epc_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)
 	unsigned long flags;
 
 	/* mmc is log2 of the vector count: at most 32 vectors */
-	if (vfn || mmc > 5)
+	if (vfn || mmc > 5 || !lepc->profile->features.msi_capable)
 		return -EINVAL;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
@@ -210,7 +234,7 @@ static int loop_epc_set_msix(struct pci_epc *epc, u8 fn, u8 vfn, u16 nr,
 
 	/* The table and the PBA must be QWORD aligned in the BAR */
 	if (vfn || !nr || nr > LOOP_MAX_MSIX || bir >= PCI_STD_NUM_BARS ||
-	    !IS_ALIGNED(offset, 8))
+	    !IS_ALIGNED(offset, 8) || !lepc->profile->features.msix_capable)
 		return -EINVAL;
 
 	pending = bitmap_zalloc(nr, GFP_KERNEL);
@@ -248,9 +272,34 @@ static int loop_epc_get_msix(struct pci_epc *epc, u8 fn, u8 vfn)
 static int loop_epc_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
 			      unsigned int type, u16 num)
 {
+	struct loop_epc *lepc = to_loop_epc(epc);
+
 	if (vfn)
 		return -EINVAL;
-	return loop_irq_raise(to_loop_epc(epc), fn, type, num);
+	if (type == PCI_IRQ_INTX && !lepc->profile->features.intx_capable) {
+		dev_err_ratelimited(&lepc->pdev->dev,
+				    "this controller cannot raise INTx\n");
+		return -EINVAL;
+	}
+	return loop_irq_raise(lepc, fn, type, num);
+}
+
+/*
+ * An outbound window maps host addresses aligned to an iATU region: map
+ * the region around the range, and tell where the range starts in it.
+ */
+static u64 loop_epc_align_addr(struct pci_epc *epc, u64 pci_addr,
+			       size_t *size, size_t *offset)
+{
+	size_t align = to_loop_epc(epc)->profile->window_align;
+
+	if (!align) {
+		*offset = 0;
+		return pci_addr;
+	}
+	*offset = pci_addr & (align - 1);
+	*size = ALIGN(*offset + *size, align);
+	return pci_addr - *offset;
 }
 
 static void *loop_window_virt(struct loop_epc *lepc, phys_addr_t phys,
@@ -280,6 +329,16 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	virt = loop_window_virt(lepc, phys, size);
 	if (vfn || !virt)
 		return -EINVAL;
+	/* As an iATU would: a region starts on its alignment, both sides */
+	if (lepc->profile->window_align &&
+	    (!IS_ALIGNED(pci_addr, lepc->profile->window_align) ||
+	     !IS_ALIGNED(phys, lepc->profile->window_align))) {
+		dev_err_ratelimited(&lepc->pdev->dev,
+				    "cannot map %#llx (+%zu) at %pa: not aligned to %zu\n",
+				    pci_addr, size, &phys,
+				    lepc->profile->window_align);
+		return -EINVAL;
+	}
 	/* Only host RAM can be bounced; anything else has no kernel mapping */
 	if (!loop_ram_range(pci_addr, size)) {
 		dev_err_ratelimited(&lepc->pdev->dev,
@@ -378,13 +437,14 @@ static void loop_epc_stop(struct pci_epc *epc)
 static const struct pci_epc_features *
 loop_epc_get_features(struct pci_epc *epc, u8 fn, u8 vfn)
 {
-	return &loop_epc_features;
+	return &to_loop_epc(epc)->profile->features;
 }
 
 const struct pci_epc_ops loop_epc_ops = {
 	.write_header	= loop_epc_write_header,
 	.set_bar	= loop_epc_set_bar,
 	.clear_bar	= loop_epc_clear_bar,
+	.align_addr	= loop_epc_align_addr,
 	.map_addr	= loop_epc_map_addr,
 	.unmap_addr	= loop_epc_unmap_addr,
 	.set_msi	= loop_epc_set_msi,
@@ -420,7 +480,8 @@ int loop_epc_windows_init(struct loop_epc *lepc)
 		lepc->windows[i] = (struct pci_epc_mem_window) {
 			.phys_base	= lepc->host->alias_base + page_to_phys(page),
 			.size		= PAGE_SIZE << LOOP_WINDOW_ORDER,
-			.page_size	= PAGE_SIZE,
+			.page_size	= max_t(size_t, PAGE_SIZE,
+						lepc->profile->window_align),
 		};
 	}
 

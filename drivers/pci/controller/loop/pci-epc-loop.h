@@ -41,6 +41,25 @@ struct loop_host;
 struct loop_epc;
 
 /**
+ * struct loop_profile - what the loop controllers present, as a real one would
+ * @name: name given to the "profile" module parameter
+ * @features: the features functions read with pci_epc_get_features()
+ * @window_align: outbound windows map host addresses aligned to this (an
+ *		  iATU region), 0 for any address
+ * @dma_read_chans: DMA channels that only read host memory (DMA_DEV_TO_MEM)
+ * @dma_write_chans: DMA channels that only write it (DMA_MEM_TO_DEV)
+ * @dma_both_chans: DMA channels for either direction, after those
+ */
+struct loop_profile {
+	const char *name;
+	struct pci_epc_features features;
+	size_t window_align;
+	unsigned int dma_read_chans;
+	unsigned int dma_write_chans;
+	unsigned int dma_both_chans;
+};
+
+/**
  * struct loop_bar - one BAR of an emulated function
  * @size: size in bytes (a power of two), 0 when the BAR is not set
  * @bus_addr: address the host sees: alias base + physical address
@@ -143,6 +162,7 @@ struct loop_window_map {
  * @lock: protects the lists and @config
  * @submitted: descriptors submitted but not issued
  * @issued: descriptors issued, waiting for @work or @irq_work
+ * @directions: BIT(DMA_DEV_TO_MEM) and/or BIT(DMA_MEM_TO_DEV)
  * @config: slave configuration (holds the host address)
  * @error_cookie: the last transfer that failed
  * @running: @work or @irq_work owns @issued and runs its descriptors
@@ -155,6 +175,7 @@ struct loop_dma_chan {
 	spinlock_t lock;		/* protects the lists and @config */
 	struct list_head submitted;
 	struct list_head issued;
+	u32 directions;
 	struct dma_slave_config config;
 	dma_cookie_t error_cookie;
 	bool running;
@@ -165,6 +186,7 @@ struct loop_dma_chan {
 /**
  * struct loop_epc - one loopback endpoint controller (one slot on the bus)
  * @host: the loop host
+ * @profile: what the controller presents to its functions
  * @slot: PCI slot (device number) of this controller's functions
  * @pdev: parent device of the EPC, the DMA device and the BAR memory
  * @epc: the endpoint controller
@@ -182,11 +204,13 @@ struct loop_dma_chan {
  * @win_pages: backing pages of the outbound windows
  * @windows: outbound windows as the endpoint framework sees them
  * @dma: DMA engine device
+ * @nr_dma_chans: number of its channels, 0 when it has none
  * @dma_chans: its channels
  * @dma_wq: workqueue that runs the channels' transfers
  */
 struct loop_epc {
 	struct loop_host *host;
+	const struct loop_profile *profile;
 	unsigned int slot;
 	struct platform_device *pdev;
 	struct pci_epc *epc;
@@ -208,6 +232,7 @@ struct loop_epc {
 	struct pci_epc_mem_window windows[LOOP_WINDOWS];
 
 	struct dma_device dma;
+	unsigned int nr_dma_chans;
 	struct loop_dma_chan dma_chans[LOOP_DMA_CHANNELS];
 	struct workqueue_struct *dma_wq;
 };
@@ -274,6 +299,10 @@ static inline bool loop_ram_range(phys_addr_t addr, size_t size)
 	       region_intersects(addr, size, IORESOURCE_SYSTEM_RAM,
 				 IORES_DESC_NONE) == REGION_INTERSECTS;
 }
+
+/* pci-epc-loop-profile.c */
+int loop_profile_init(void);
+const struct loop_profile *loop_profile_get(void);
 
 /* pci-epc-loop-core.c */
 void loop_epc_host_update(struct loop_host *host);
