@@ -4,9 +4,9 @@
  *
  * The "nvme" group of a function holds what the controller is made of:
  * the fabrics connect options of its backend, its queues, its MDTS, the
- * data it may hold for commands in flight and its interrupt coalescing
- * defaults. The values are used when the function is
- * bound and cannot change while it is.
+ * data it may hold for commands in flight, its interrupt coalescing
+ * defaults and the DMA channels it may take. The values are used when the
+ * function is bound and cannot change while it is.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -36,6 +36,7 @@ void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme)
 	nvme->cfg.max_inflight_kb = PCI_EPF_NVME_DEF_INFLIGHT_KB;
 	nvme->cfg.irq_coal_thr = 0;
 	nvme->cfg.irq_coal_time = 0;
+	nvme->cfg.dma_chans = PCI_EPF_NVME_MAX_DMA_CHANS;
 }
 
 /**
@@ -184,119 +185,50 @@ static ssize_t pci_epf_nvme_uint_store(struct pci_epf_nvme *nvme,
 	return len;
 }
 
-static ssize_t pci_epf_nvme_nr_io_queues_show(struct config_item *item,
-					      char *page)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.nr_io_queues);
+/*
+ * An unsigned attribute of the nvme group, held in nvme->cfg.NAME and
+ * accepted from MIN to MAX (and only as a power of two if POW2).
+ */
+#define PCI_EPF_NVME_UINT_ATTR(name, min, max, pow2)			\
+static unsigned int *pci_epf_nvme_##name##_val(struct config_item *item) \
+{									\
+	return &to_pci_epf_nvme(item)->cfg.name;			\
+}									\
+									\
+static ssize_t pci_epf_nvme_##name##_show(struct config_item *item,	\
+					  char *page)			\
+{									\
+	return pci_epf_nvme_uint_show(to_pci_epf_nvme(item), page,	\
+				      pci_epf_nvme_##name##_val(item));	\
+}									\
+									\
+static ssize_t pci_epf_nvme_##name##_store(struct config_item *item,	\
+					   const char *page, size_t len) \
+{									\
+	return pci_epf_nvme_uint_store(to_pci_epf_nvme(item), page, len, \
+				       #name,				\
+				       pci_epf_nvme_##name##_val(item),	\
+				       min, max, pow2);			\
+}									\
+									\
+static struct configfs_attribute pci_epf_nvme_attr_##name = {		\
+	.ca_name	= #name,					\
+	.ca_mode	= 0644,						\
+	.ca_owner	= THIS_MODULE,					\
+	.show		= pci_epf_nvme_##name##_show,			\
+	.store		= pci_epf_nvme_##name##_store,			\
 }
 
-static ssize_t pci_epf_nvme_nr_io_queues_store(struct config_item *item,
-					       const char *page, size_t len)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_store(nvme, page, len, "nr_io_queues",
-				       &nvme->cfg.nr_io_queues, 1,
-				       PCI_EPF_NVME_MAX_IO_QUEUES, false);
-}
-CONFIGFS_ATTR(pci_epf_nvme_, nr_io_queues);
-
-static ssize_t pci_epf_nvme_queue_depth_show(struct config_item *item,
-					     char *page)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.queue_depth);
-}
-
-static ssize_t pci_epf_nvme_queue_depth_store(struct config_item *item,
-					      const char *page, size_t len)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_store(nvme, page, len, "queue_depth",
-				       &nvme->cfg.queue_depth, PCI_EPF_NVME_MIN_QUEUE_DEPTH,
-				       PCI_EPF_NVME_MAX_QUEUE_DEPTH, false);
-}
-CONFIGFS_ATTR(pci_epf_nvme_, queue_depth);
-
-static ssize_t pci_epf_nvme_mdts_kb_show(struct config_item *item, char *page)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.mdts_kb);
-}
-
-static ssize_t pci_epf_nvme_mdts_kb_store(struct config_item *item,
-					  const char *page, size_t len)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_store(nvme, page, len, "mdts_kb",
-				       &nvme->cfg.mdts_kb, PCI_EPF_NVME_MIN_MDTS_KB,
-				       PCI_EPF_NVME_MAX_MDTS_KB, true);
-}
-CONFIGFS_ATTR(pci_epf_nvme_, mdts_kb);
-
-static ssize_t pci_epf_nvme_max_inflight_kb_show(struct config_item *item,
-						 char *page)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.max_inflight_kb);
-}
-
-static ssize_t pci_epf_nvme_max_inflight_kb_store(struct config_item *item,
-						  const char *page, size_t len)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_store(nvme, page, len, "max_inflight_kb",
-				       &nvme->cfg.max_inflight_kb,
-				       PCI_EPF_NVME_MIN_INFLIGHT_KB,
-				       PCI_EPF_NVME_MAX_INFLIGHT_KB, false);
-}
-CONFIGFS_ATTR(pci_epf_nvme_, max_inflight_kb);
-
-static ssize_t pci_epf_nvme_irq_coal_thr_show(struct config_item *item,
-					      char *page)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.irq_coal_thr);
-}
-
-static ssize_t pci_epf_nvme_irq_coal_thr_store(struct config_item *item,
-					       const char *page, size_t len)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_store(nvme, page, len, "irq_coal_thr",
-				       &nvme->cfg.irq_coal_thr, 0,
-				       255, false);
-}
-CONFIGFS_ATTR(pci_epf_nvme_, irq_coal_thr);
-
-static ssize_t pci_epf_nvme_irq_coal_time_show(struct config_item *item,
-					       char *page)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_show(nvme, page, &nvme->cfg.irq_coal_time);
-}
-
-static ssize_t pci_epf_nvme_irq_coal_time_store(struct config_item *item,
-						const char *page, size_t len)
-{
-	struct pci_epf_nvme *nvme = to_pci_epf_nvme(item);
-
-	return pci_epf_nvme_uint_store(nvme, page, len, "irq_coal_time",
-				       &nvme->cfg.irq_coal_time, 0,
-				       255, false);
-}
-CONFIGFS_ATTR(pci_epf_nvme_, irq_coal_time);
+PCI_EPF_NVME_UINT_ATTR(nr_io_queues, 1, PCI_EPF_NVME_MAX_IO_QUEUES, false);
+PCI_EPF_NVME_UINT_ATTR(queue_depth, PCI_EPF_NVME_MIN_QUEUE_DEPTH,
+		       PCI_EPF_NVME_MAX_QUEUE_DEPTH, false);
+PCI_EPF_NVME_UINT_ATTR(mdts_kb, PCI_EPF_NVME_MIN_MDTS_KB,
+		       PCI_EPF_NVME_MAX_MDTS_KB, true);
+PCI_EPF_NVME_UINT_ATTR(max_inflight_kb, PCI_EPF_NVME_MIN_INFLIGHT_KB,
+		       PCI_EPF_NVME_MAX_INFLIGHT_KB, false);
+PCI_EPF_NVME_UINT_ATTR(irq_coal_thr, 0, 255, false);
+PCI_EPF_NVME_UINT_ATTR(irq_coal_time, 0, 255, false);
+PCI_EPF_NVME_UINT_ATTR(dma_chans, 0, PCI_EPF_NVME_MAX_DMA_CHANS, false);
 
 static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_connect_opts,
@@ -306,6 +238,7 @@ static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_max_inflight_kb,
 	&pci_epf_nvme_attr_irq_coal_thr,
 	&pci_epf_nvme_attr_irq_coal_time,
+	&pci_epf_nvme_attr_dma_chans,
 	NULL,
 };
 

@@ -134,6 +134,7 @@ bool pci_epf_nvme_backend_gone(struct pci_epf_nvme *nvme)
 static int pci_epf_nvme_alloc_bar(struct pci_epf_nvme *nvme)
 {
 	const struct pci_epc_features *features = nvme->epc_features;
+	const struct pci_epc_bar_desc *bar0 = &features->bar[BAR_0];
 	struct pci_epf *epf = nvme->epf;
 	size_t size;
 
@@ -147,6 +148,15 @@ static int pci_epf_nvme_alloc_bar(struct pci_epf_nvme *nvme)
 		       ALIGN(DIV_ROUND_UP(epf->msix_interrupts, 8), 8);
 	}
 
+	if (bar0->type == BAR_FIXED && bar0->fixed_size &&
+	    size > bar0->fixed_size) {
+		dev_err(pci_epf_nvme_dev(nvme),
+			"BAR 0 needs %zu bytes, the controller fixes it at %llu: lower nr_io_queues or msix_interrupts\n",
+			size, bar0->fixed_size);
+		return -EINVAL;
+	}
+
+	/* A fixed BAR gets its fixed size, a larger alignment its alignment */
 	nvme->bar = pci_epf_alloc_space(epf, size, BAR_0, features,
 					PRIMARY_INTERFACE);
 	if (!nvme->bar) {
@@ -156,7 +166,12 @@ static int pci_epf_nvme_alloc_bar(struct pci_epf_nvme *nvme)
 	nvme->bar_size = epf->bar[BAR_0].size;
 	nvme->nr_msix = nvme->msix_offset ? epf->msix_interrupts : 0;
 
-	/* NVMe registers are a 64-bit BAR when the controller allows it */
+	/*
+	 * NVMe 1.1 and later make MLBAR/MUBAR (BARs 0 and 1) one 64-bit BAR,
+	 * and host drivers may expect it. Only a controller that reserves
+	 * BAR 1 gets a 32-bit BAR 0 (and one that allows only 64-bit BARs
+	 * already has its flag set by pci_epf_alloc_space()).
+	 */
 	if (features->bar[BAR_1].type != BAR_RESERVED)
 		epf->bar[BAR_0].flags |= PCI_BASE_ADDRESS_MEM_TYPE_64;
 
@@ -308,7 +323,18 @@ static int pci_epf_nvme_bind(struct pci_epf *epf)
 		dev_err(dev, "BAR 0 is not available\n");
 		return -EOPNOTSUPP;
 	}
+	if (!(features->msix_capable && epf->msix_interrupts) &&
+	    !(features->msi_capable && epf->msi_interrupts) &&
+	    !features->intx_capable) {
+		dev_err(dev, "no interrupt for the host: the controller has no INTx, set msi_interrupts or msix_interrupts (MSI %s, MSI-X %s)\n",
+			features->msi_capable ? "available" : "not available",
+			features->msix_capable ? "available" : "not available");
+		return -EOPNOTSUPP;
+	}
 	nvme->epc_features = features;
+	/* The Interrupt Pin says INTA only where the controller can raise it */
+	nvme->header.interrupt_pin = features->intx_capable ?
+				     PCI_INTERRUPT_INTA : 0;
 
 	mutex_lock(&nvme->cfg_lock);
 	if (!nvme->cfg.connect_opts) {
@@ -404,7 +430,6 @@ static int pci_epf_nvme_probe(struct pci_epf *epf,
 		.progif_code	= 0x02,		/* NVM Express */
 		.subclass_code	= 0x08,		/* Non-Volatile Memory */
 		.baseclass_code	= PCI_BASE_CLASS_STORAGE,
-		.interrupt_pin	= PCI_INTERRUPT_INTA,
 	};
 	epf->header = &nvme->header;
 	epf->event_ops = &pci_epf_nvme_event_ops;

@@ -110,9 +110,12 @@ static void pci_epf_nvme_raise_irq(struct pci_epf_nvme_cq *cq)
 		if (nr > 0) {
 			type = PCI_IRQ_MSI;
 			num = cq->iv < nr ? cq->iv + 1 : 1;
-		} else {
+		} else if (cq->nvme->epc_features->intx_capable) {
 			type = PCI_IRQ_INTX;
 			num = 0;
+		} else {
+			/* Nothing enabled, nothing to fall back to: it polls */
+			return;
 		}
 	}
 

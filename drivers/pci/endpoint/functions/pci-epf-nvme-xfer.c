@@ -71,7 +71,7 @@ static unsigned int pci_epf_nvme_dma_request(struct pci_epf_nvme *nvme,
 
 	dma_cap_zero(mask);
 	dma_cap_set(DMA_SLAVE, mask);
-	for (i = 0; i < PCI_EPF_NVME_MAX_DMA_CHANS; i++) {
+	for (i = 0; i < nvme->cfg.dma_chans; i++) {
 		dma[i].chan = dma_request_channel(mask, pci_epf_nvme_dma_filter,
 						  &filter);
 		if (!dma[i].chan)
@@ -85,8 +85,10 @@ static unsigned int pci_epf_nvme_dma_request(struct pci_epf_nvme *nvme,
  * pci_epf_nvme_dma_init() - take the endpoint controller's DMA channels
  * @nvme: the function
  *
- * Take up to %PCI_EPF_NVME_MAX_DMA_CHANS channels of each direction. A
- * direction without a channel goes through outbound windows.
+ * Take up to nvme/dma_chans channels of each direction (at most
+ * %PCI_EPF_NVME_MAX_DMA_CHANS), leaving the others to other functions of
+ * the controller. A direction without a channel goes through outbound
+ * windows.
  */
 void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme)
 {
@@ -461,6 +463,20 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 	return timed_out ? -ETIMEDOUT : ret;
 }
 
+/*
+ * Writes through an outbound window are posted: on a DesignWare controller
+ * they can still be on their way, or be dropped, when the window is
+ * unmapped right after. A read through the same window cannot pass them
+ * (PCIe ordering), so reading the last byte back before the unmap makes
+ * sure they have landed.
+ */
+static void pci_epf_nvme_window_write(void __iomem *window, const void *buf,
+				      size_t len)
+{
+	memcpy_toio(window, buf, len);
+	ioread8(window + len - 1);
+}
+
 static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme,
 				 struct pci_epf_nvme_xfer *xfer,
 				 enum pci_epf_nvme_dir dir)
@@ -504,7 +520,8 @@ static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme,
 			if (dir == PCI_EPF_NVME_FROM_HOST)
 				memcpy_fromio(buf, map.virt_addr, chunk);
 			else
-				memcpy_toio(map.virt_addr, buf, chunk);
+				pci_epf_nvme_window_write(map.virt_addr, buf,
+							  chunk);
 			pci_epc_mem_unmap(epf->epc, epf->func_no,
 					  epf->vfunc_no, &map);
 

@@ -77,6 +77,7 @@ struct task_struct;
  * @max_inflight_kb: data held for the commands in flight, at most, in KiB
  * @irq_coal_thr: default Interrupt Coalescing aggregation threshold (0's based)
  * @irq_coal_time: default Interrupt Coalescing aggregation time (100 us units)
+ * @dma_chans: DMA channels taken per direction, at most; 0: outbound windows
  */
 struct pci_epf_nvme_cfg {
 	char *connect_opts;
@@ -86,6 +87,7 @@ struct pci_epf_nvme_cfg {
 	unsigned int max_inflight_kb;
 	unsigned int irq_coal_thr;
 	unsigned int irq_coal_time;
+	unsigned int dma_chans;
 };
 
 /**
