@@ -12,7 +12,7 @@ PACKAGES=(
 	linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
 	cpio kmod rsync xz-utils python3 git perl
 	qemu-system-x86 busybox-static
-	sparse fio nvme-cli
+	sparse fio nvme-cli pciutils
 	gcc-aarch64-linux-gnu device-tree-compiler
 )
 [[ ${1:-} != --bench ]] || PACKAGES+=(python3-matplotlib linux-perf)

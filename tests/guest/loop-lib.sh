@@ -8,10 +8,20 @@
 EP_CFS=/sys/kernel/config/pci_ep
 LOOP_EPC=pci-epc-loop.0
 
-# loop_load: insert the loop controller module built for this kernel.
+# loop_load [PROFILE [DMA]]: the loop controller module built for this
+# kernel, presenting controller PROFILE (default generic; rk3588: see
+# pci-epc-loop-profile.c), with DMA channels (DMA Y, the default) or
+# without (N). A module loaded with other parameters is reloaded: the
+# previous test left nothing bound to it.
+LOOP_PARAMS=/sys/module/pci_epc_loop/parameters
 loop_load() {
-	grep -q '^pci_epc_loop ' /proc/modules && return 0
-	insmod "$RIG_MODDIR/pci-epc-loop.ko" "$@"
+	local profile=${1:-generic} dma=${2:-Y}
+	if grep -q '^pci_epc_loop ' /proc/modules; then
+		[[ $(<$LOOP_PARAMS/profile) == "$profile" &&
+		   $(<$LOOP_PARAMS/dma) == "$dma" ]] && return 0
+		loop_unload || return 1
+	fi
+	insmod "$RIG_MODDIR/pci-epc-loop.ko" profile="$profile" dma="$dma"
 }
 
 # loop_unload: the endpoint core's configfs group of each controller holds
@@ -78,6 +88,23 @@ PCITEST_OUT=
 
 pcitest_run() { PCITEST_OUT=$("$PCITEST" "$@" 2>&1); }
 
+# pcitest_transfers WINDOWS CHANNELS: reads, writes and copies of 1 B to
+# 1 MiB through outbound windows, then reads and writes by DMA, each a
+# check named after the size and WINDOWS or CHANNELS.
+pcitest_transfers() {
+	local size key
+	for size in 1 1024 65536 1048576; do
+		key=$(printf '(%7d bytes)' "$size")
+		pcitest_run -r -w -c -s "$size"
+		t_check "read $size B ($1)" pcitest_said "READ $key"
+		t_check "write $size B ($1)" pcitest_said "WRITE $key"
+		t_check "copy $size B ($1)" pcitest_said "COPY $key"
+		pcitest_run -r -w -d -s "$size"
+		t_check "read $size B ($2)" pcitest_said "READ $key"
+		t_check "write $size B ($2)" pcitest_said "WRITE $key"
+	done
+}
+
 pcitest_said() {
 	local line
 	while IFS= read -r line; do
@@ -117,3 +144,78 @@ epc_start() { echo 1 >"$EP_CFS/controllers/${1:-$LOOP_EPC}/start"; }
 epc_stop() { echo 0 >"$EP_CFS/controllers/${1:-$LOOP_EPC}/start"; }
 
 epc_sysfs() { echo "/sys/class/pci_epc/${1:-$LOOP_EPC}"; }
+
+# Configuration space of a host-side device, as the host reads it.
+# cfg_read DEV: its first 256 bytes into CFG (one exec: they cost up to a
+# second each on the debug kernel).
+CFG=()
+cfg_read() { read -ra CFG <<<"$(od -An -tu1 -v -N256 "$1/config" | tr '\n' ' ')"; }
+
+# cfg_cap ID: the offset of capability ID in CFG, from the capability list
+cfg_cap() {
+	local off=${CFG[0x34]:-0} n=0
+	while ((off && n++ < 48)); do
+		((CFG[off] == $1)) && { echo "$off"; return 0; }
+		off=${CFG[off + 1]}
+	done
+	return 1
+}
+
+# msix_enabled DEV / msi_enabled DEV: the host enabled that capability
+msix_enabled() {
+	local c
+	cfg_read "$1"
+	c=$(cfg_cap 0x11) && ((CFG[c + 3] & 0x80))
+}
+
+msi_enabled() {
+	local c
+	cfg_read "$1"
+	c=$(cfg_cap 0x05) && ((CFG[c + 2] & 0x01))
+}
+
+# interrupt_pin DEV: the Interrupt Pin register (0: none, 1: INTA)
+interrupt_pin() { cfg_read "$1" && echo "${CFG[0x3d]}"; }
+
+# bar_is DEV N SIZE BITS: the host sees BAR N of DEV as a BITS-bit (32 or
+# 64) memory BAR of SIZE bytes; SIZE 0: no BAR N at all.
+bar_is() {
+	local start end flags i=0 size bits
+	while read -r start end flags; do
+		((i++ == $2)) || continue
+		size=$((end - start + (end ? 1 : 0)))
+		if ((size != $3)); then
+			echo "BAR $2: $size bytes, not $3"
+			return 1
+		fi
+		((size == 0)) && return 0
+		bits=32
+		((flags & 0x100000)) && bits=64
+		if ((bits != $4)); then
+			echo "BAR $2: flags $flags, not a $4-bit BAR"
+			return 1
+		fi
+		return 0
+	done <"$1/resource"
+	echo "no BAR $2 in $1/resource"
+	return 1
+}
+
+# loop_dma_taken [EPC]: how many DMA channels of the controller are taken
+loop_dma_taken() {
+	local c n=0
+	for c in /sys/class/dma/dma*chan*; do
+		[[ -e $c && $(readlink -f "$c/device") == */"${1:-$LOOP_EPC}" ]] || continue
+		(($(<"$c/in_use"))) && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# loop_dma_chans [EPC]: how many DMA channels the controller has
+loop_dma_chans() {
+	local c n=0
+	for c in /sys/class/dma/dma*chan*; do
+		[[ -e $c && $(readlink -f "$c/device") == */"${1:-$LOOP_EPC}" ]] && n=$((n + 1))
+	done
+	echo "$n"
+}

@@ -4,7 +4,8 @@
 # The body of the NVMe function's guest tests: the function bound to the
 # loopback controller and connected to an nvmet target, the stock nvme.ko
 # on the host side. Sourced by t-3*-nvme-*.sh, which set BACKING,
-# TRANSPORT, MSI and MSIX (see nvme-lib.sh), and DEBUG_PARTS (below).
+# TRANSPORT, MSI and MSIX (see nvme-lib.sh), and DEBUG_PARTS (below), and
+# may define config_checks, run once the host sees the namespace.
 # FIO_MB and FIO_SMALL scale the data the fio checks move (smaller on the
 # debug kernel, where KASAN makes each I/O many times slower).
 set -uo pipefail
@@ -119,6 +120,10 @@ data_checks() {
 
 t_on_exit nvme_fn_cleanup
 nvme_fn_setup || exit 1
+# What the configuration itself promises, from the script that sourced this
+if declare -F config_checks >/dev/null; then
+	config_checks
+fi
 
 # Two jobs of mixed sizes from the sector size to 1 MiB at QD32, then
 # (stonewall: after both) 4 KiB writes at QD128, all verified.

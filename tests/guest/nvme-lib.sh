@@ -12,6 +12,8 @@
 #   CONNECT_EXTRA  more fabrics connect options, after a comma
 #   FN_NVME    more attributes of the function's nvme/ group, as
 #              NAME=VALUE words (e.g. "mdts_kb=8")
+#   LOOP_PROFILE, LOOP_DMA  the loop controller's profile and DMA
+#              channels (see loop_load; default generic, Y)
 
 : "${BACKING:=null}" "${TRANSPORT:=loop}" "${MSI:=8}" "${MSIX:=8}"
 VID=0x104c DID=0xb50f
@@ -53,7 +55,7 @@ nvme_fn_setup() { nvme_fn_create && nvme_fn_start; }
 
 # nvme_fn_create: the target, the modules and the function, not bound.
 nvme_fn_create() {
-	t_check "loop loads" loop_load || return 1
+	t_check "loop loads" loop_load "${LOOP_PROFILE:-generic}" "${LOOP_DMA:-Y}" || return 1
 	t_check "nvmet $BACKING $TRANSPORT" nvmet_setup "$BACKING" "$TRANSPORT" || return 1
 	modprobe nvme-fabrics
 	t_check "module loads" insmod "$RIG_MODDIR/pci-epf-nvme.ko" || return 1

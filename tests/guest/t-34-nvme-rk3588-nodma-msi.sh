@@ -1,0 +1,19 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# NVMe function on the loop controller's rk3588 profile without DMA
+# channels, as on a board whose kernel has no eDMA driver: every transfer
+# goes through 64 KiB-aligned outbound windows. MSI, file backend over the
+# loop transport.
+BACKING=file TRANSPORT=loop MSI=4 MSIX=0 DEBUG_PARTS=""
+LOOP_PROFILE=rk3588 LOOP_DMA=N
+
+config_checks() {
+	t_check "controller has no DMA channel" test "$(loop_dma_chans)" -eq 0
+	t_check "function moves host memory through windows" eval \
+		"dmesg | grep -q 'reading and writing host memory through outbound windows'"
+	t_check "no interrupt pin: the controller has no INTx" test "$(interrupt_pin "$D")" -eq 0
+	t_check "host uses MSI" msi_enabled "$D"
+}
+
+. "$RIG_REPO/tests/guest/nvme-function.sh"
