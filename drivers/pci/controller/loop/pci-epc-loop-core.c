@@ -283,9 +283,28 @@ out:
 }
 static DEVICE_ATTR_RW(perst);
 
+/* How many outbound window mappings the functions hold now */
+static ssize_t windows_mapped_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	struct loop_window_map *map;
+	unsigned long flags;
+	unsigned int n = 0;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	list_for_each_entry(map, &lepc->maps, node)
+		n++;
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+
+	return sysfs_emit(buf, "%u\n", n);
+}
+static DEVICE_ATTR_RO(windows_mapped);
+
 static struct attribute *loop_epc_attrs[] = {
 	&dev_attr_link.attr,
 	&dev_attr_perst.attr,
+	&dev_attr_windows_mapped.attr,
 	NULL,
 };
 
@@ -584,7 +603,7 @@ static int loop_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	pci_set_drvdata(pdev, host);
 	dev_info(&pdev->dev,
-		 "%u loopback endpoint controllers, RAM alias at %pa (%pa); outbound windows bounce at map/unmap, not live\n",
+		 "%u loopback endpoint controllers, RAM alias at %pa (%pa); outbound windows bounce: writes reach the host at interrupts and every jiffy, reads see the map-time copy\n",
 		 host->nr_epcs, &host->alias_base, &host->alias_size);
 	return 0;
 

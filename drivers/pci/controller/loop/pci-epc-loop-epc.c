@@ -6,9 +6,11 @@
  * reads (pci-epc-loop-cfg.c). Outbound windows are bounce windows: the
  * window is controller RAM that the CPU reaches through the alias (so the
  * endpoint framework can ioremap it); mapping it to a host address copies
- * host memory in, unmapping copies back the words the function changed. The
- * window is therefore not live while mapped: functions that need a live
- * view of host memory must use the DMA channels.
+ * host memory in. What the function writes through it reaches the host as
+ * posted writes over a link would: before any interrupt the controller
+ * raises after them, within a jiffy in any case, and at the latest when
+ * the window is unmapped. Reads do not see what the host writes after the
+ * map: functions that need that must map again, or use the DMA channels.
  */
 
 #include <linux/bitfield.h>
@@ -281,6 +283,8 @@ static int loop_epc_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
 				    "this controller cannot raise INTx\n");
 		return -EINVAL;
 	}
+	/* PCIe ordering: the writes before the interrupt reach the host first */
+	loop_epc_windows_sync(lepc);
 	return loop_irq_raise(lepc, fn, type, num);
 }
 
@@ -367,23 +371,67 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	list_add(&map->node, &lepc->maps);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+	queue_delayed_work(system_wq, &lepc->windows_work, 1);
 	return 0;
 }
 
-/* Copy back what the function wrote, leaving the host's other bytes alone */
+/*
+ * Copy to the host what the function wrote since the last write-back, and
+ * only that: the host's other bytes stay as the host left them. The words
+ * go from the last to the first, while the function may be writing the
+ * window from first to last: a word found new means that those the
+ * function wrote before it, below it, are new too by the time they are
+ * read (x86 orders loads with loads and stores with stores), so that the
+ * host never sees a completion entry's phase tag before the rest of the
+ * entry, as a link delivers posted writes in order.
+ */
 static void loop_window_write_back(struct loop_window_map *map)
 {
 	u8 *host = phys_to_virt(map->pci_addr);
-	const u8 *now = map->virt, *then = map->snapshot;
-	size_t i = 0;
+	const u8 *now = map->virt;
+	u8 *then = map->snapshot;
+	size_t i = map->size, chunk;
 
-	while (i < map->size) {
-		size_t chunk = min_t(size_t, sizeof(u64), map->size - i);
-
-		if (memcmp(now + i, then + i, chunk))
-			memcpy(host + i, now + i, chunk);
-		i += chunk;
+	while (i) {
+		chunk = i % sizeof(u64) ?: sizeof(u64);
+		i -= chunk;
+		if (!memcmp(now + i, then + i, chunk))
+			continue;
+		/* The host gets exactly what is recorded as written back */
+		memcpy(then + i, now + i, chunk);
+		memcpy(host + i, then + i, chunk);
 	}
+}
+
+/**
+ * loop_epc_windows_sync() - deliver what functions wrote through windows
+ * @lepc: the controller
+ *
+ * Called before the controller raises an interrupt, and from a periodic
+ * work while windows are mapped: a posted write does not wait for an
+ * unmap to reach the host.
+ */
+void loop_epc_windows_sync(struct loop_epc *lepc)
+{
+	struct loop_window_map *map;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	if (lepc->link_up) {
+		list_for_each_entry(map, &lepc->maps, node)
+			loop_window_write_back(map);
+	}
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+}
+
+static void loop_epc_windows_work(struct work_struct *work)
+{
+	struct loop_epc *lepc = container_of(to_delayed_work(work),
+					     struct loop_epc, windows_work);
+
+	loop_epc_windows_sync(lepc);
+	if (!list_empty_careful(&lepc->maps))
+		queue_delayed_work(system_wq, &lepc->windows_work, 1);
 }
 
 static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
@@ -398,6 +446,8 @@ static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 		if (map->phys == phys) {
 			found = map;
 			list_del(&map->node);
+			if (lepc->link_up)
+				loop_window_write_back(map);
 			break;
 		}
 	}
@@ -405,8 +455,6 @@ static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	if (!found)
 		return;
 
-	if (READ_ONCE(lepc->link_up))
-		loop_window_write_back(found);
 	kvfree(found->snapshot);
 	kfree(found);
 }
@@ -468,6 +516,7 @@ int loop_epc_windows_init(struct loop_epc *lepc)
 {
 	int i, ret;
 
+	INIT_DELAYED_WORK(&lepc->windows_work, loop_epc_windows_work);
 	for (i = 0; i < LOOP_WINDOWS; i++) {
 		struct page *page = alloc_pages(GFP_KERNEL | __GFP_ZERO,
 						LOOP_WINDOW_ORDER);
@@ -505,6 +554,7 @@ void loop_epc_windows_exit(struct loop_epc *lepc)
 	struct loop_window_map *map, *tmp;
 	int i;
 
+	cancel_delayed_work_sync(&lepc->windows_work);
 	pci_epc_mem_exit(lepc->epc);
 	list_for_each_entry_safe(map, tmp, &lepc->maps, node) {
 		list_del(&map->node);

@@ -144,7 +144,8 @@ struct loop_func {
  * @pci_addr: host memory it stands for
  * @size: size of the mapping
  * @virt: window memory, as the kernel maps it
- * @snapshot: window contents right after the copy in, to find changed words
+ * @snapshot: window contents as last delivered to the host, to find the
+ *	      words the function changed since
  */
 struct loop_window_map {
 	struct list_head node;
@@ -201,6 +202,7 @@ struct loop_dma_chan {
  * @notify_work: reports link changes to the functions
  * @bme_work: reports the host's Bus Master Enable to the functions
  * @maps: outbound window mappings
+ * @windows_work: delivers the functions' window writes to the host
  * @win_pages: backing pages of the outbound windows
  * @windows: outbound windows as the endpoint framework sees them
  * @dma: DMA engine device
@@ -228,6 +230,7 @@ struct loop_epc {
 	struct work_struct bme_work;
 
 	struct list_head maps;
+	struct delayed_work windows_work;
 	struct page *win_pages[LOOP_WINDOWS];
 	struct pci_epc_mem_window windows[LOOP_WINDOWS];
 
@@ -315,6 +318,7 @@ extern const struct pci_epc_ops loop_epc_ops;
 int loop_epc_windows_init(struct loop_epc *lepc);
 void loop_func_reset(struct loop_epc *lepc, u8 fn);
 void loop_epc_windows_exit(struct loop_epc *lepc);
+void loop_epc_windows_sync(struct loop_epc *lepc);
 
 /* pci-epc-loop-cfg.c */
 int loop_bus_create(struct loop_host *host);
