@@ -12,6 +12,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--reps N] [--runtime S]
 #            [--backends "loop tcp"] [--only PATTERN] [--profile PATTERN]
+#            [--fn-nvme "NAME=VALUE..."]
 #   --quick     one backend (loop), 2 repetitions of 3 s, for iterating
 #   --reps      repetitions of each point on each path (default 3)
 #   --runtime   seconds of each fio run, after 1 s of ramp (default 5)
@@ -21,11 +22,13 @@
 #               (groups: 4k, seq, dmafree, scaling, idle)
 #   --profile   sample the CPUs with perf during the first repetition of
 #               the points matching PATTERN (a regex); reports in raw/.../*.perf*.txt
+#   --fn-nvme   attributes of the function's nvme/ group, set before it is
+#               bound (e.g. "cq_windows=0"), to measure a variant
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$REPO_DIR/tests/lib-host.sh"
 
-reps=3 runtime=5 backends='loop tcp' only='' profile=''
+reps=3 runtime=5 backends='loop tcp' only='' profile='' fn_nvme=''
 
 usage() {
 	awk '/^# Usage:/ { u = 1 } u && !/^# ./ { exit } u { print substr($0, 3) }' "$0" >&2
@@ -40,6 +43,7 @@ while [[ $# -gt 0 ]]; do
 	--backends) backends=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--profile) profile=$2; shift 2 ;;
+	--fn-nvme) fn_nvme=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -66,6 +70,7 @@ BENCH_IDLE=10
 BENCH_BACKENDS='$backends'
 BENCH_ONLY='$only'
 BENCH_PROFILE='$profile'
+BENCH_FN_NVME='$fn_nvme'
 BENCH_DEPTHS='1 8 32 128'
 BENCH_QUEUES=2
 BENCH_QUEUE_DEPTH=128

@@ -78,7 +78,7 @@ fabrics_disconnect() {
 }
 
 function_up() {
-	local transport=$1 nr_queues=$2 fn
+	local transport=$1 nr_queues=$2 fn kv
 	fn=$(epf_dir pci_epf_nvme $FN_NAME)
 	[[ -d $fn ]] || epf_create pci_epf_nvme $FN_NAME vendorid=$VID \
 		deviceid=$DID msix_interrupts=8 msi_interrupts=8
@@ -88,6 +88,9 @@ function_up() {
 		>"$fn/nvme/connect_opts"
 	echo "$nr_queues" >"$fn/nvme/nr_io_queues"
 	echo "$BENCH_QUEUE_DEPTH" >"$fn/nvme/queue_depth"
+	for kv in ${BENCH_FN_NVME:-}; do
+		echo "${kv#*=}" >"$fn/nvme/${kv%%=*}"
+	done
 	epf_bind pci_epf_nvme $FN_NAME
 	epc_start
 	wait_for 100 loop_host_dev $VID $DID
@@ -96,7 +99,7 @@ function_up() {
 	wait_for 200 test -b "/dev/$(nvme_pcie_ctrl)n1"
 	DEV[function]=/dev/$(nvme_pcie_ctrl)n1
 	POLLER_PID=$(poller_pid)
-	say "function path: ${DEV[function]}, poller pid $POLLER_PID, $nr_queues queue pairs offered," \
+	say "function path: ${DEV[function]}${BENCH_FN_NVME:+ (nvme/ $BENCH_FN_NVME)}, poller pid $POLLER_PID, $nr_queues queue pairs offered," \
 		"$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l) used by the host"
 }
 

@@ -219,3 +219,6 @@ loop_dma_chans() {
 	done
 	echo "$n"
 }
+
+# loop_windows_mapped [EPC]: outbound window mappings the functions hold
+loop_windows_mapped() { cat "$(epc_sysfs "${1:-}")/windows_mapped"; }

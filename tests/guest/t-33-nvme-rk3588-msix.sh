@@ -27,6 +27,8 @@ config_checks() {
 	t_check "dma_chans=1: one channel per direction taken, two left" \
 		test "$(loop_dma_taken)" -eq 2
 	t_check "dma_chans refused while bound" eval "! echo 2 >$FN/nvme/dma_chans 2>/dev/null"
+	t_check "each completion queue kept mapped: admin and 2 I/O" \
+		test "$(loop_windows_mapped)" -eq 3
 
 	mkdir "$N1" || return 1
 	t_check "dma_chans 3 refused" eval "! echo 3 >$N1/nvme/dma_chans 2>/dev/null"

@@ -14,6 +14,8 @@ config_checks() {
 		"dmesg | grep -q 'reading and writing host memory through outbound windows'"
 	t_check "no interrupt pin: the controller has no INTx" test "$(interrupt_pin "$D")" -eq 0
 	t_check "host uses MSI" msi_enabled "$D"
+	t_check "each completion queue kept mapped: admin and 2 I/O" \
+		test "$(loop_windows_mapped)" -eq 3
 }
 
 . "$RIG_REPO/tests/guest/nvme-function.sh"

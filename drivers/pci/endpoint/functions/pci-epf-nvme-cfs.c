@@ -5,8 +5,9 @@
  * The "nvme" group of a function holds what the controller is made of:
  * the fabrics connect options of its backend, its queues, its MDTS, the
  * data it may hold for commands in flight, its interrupt coalescing
- * defaults and the DMA channels it may take. The values are used when the
- * function is bound and cannot change while it is.
+ * defaults, the DMA channels it may take and how it writes completions.
+ * The values are used when the function is bound and cannot change while
+ * it is.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -37,6 +38,7 @@ void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme)
 	nvme->cfg.irq_coal_thr = 0;
 	nvme->cfg.irq_coal_time = 0;
 	nvme->cfg.dma_chans = PCI_EPF_NVME_MAX_DMA_CHANS;
+	nvme->cfg.cq_windows = 1;
 }
 
 /**
@@ -229,6 +231,7 @@ PCI_EPF_NVME_UINT_ATTR(max_inflight_kb, PCI_EPF_NVME_MIN_INFLIGHT_KB,
 PCI_EPF_NVME_UINT_ATTR(irq_coal_thr, 0, 255, false);
 PCI_EPF_NVME_UINT_ATTR(irq_coal_time, 0, 255, false);
 PCI_EPF_NVME_UINT_ATTR(dma_chans, 0, PCI_EPF_NVME_MAX_DMA_CHANS, false);
+PCI_EPF_NVME_UINT_ATTR(cq_windows, 0, 1, false);
 
 static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_connect_opts,
@@ -239,6 +242,7 @@ static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_irq_coal_thr,
 	&pci_epf_nvme_attr_irq_coal_time,
 	&pci_epf_nvme_attr_dma_chans,
+	&pci_epf_nvme_attr_cq_windows,
 	NULL,
 };
 

@@ -15,6 +15,7 @@
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
+#include <linux/io.h>
 #include <linux/jiffies.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -189,6 +190,25 @@ static void pci_epf_nvme_fill_cqe(struct pci_epf_nvme_cq *cq,
 }
 
 /*
+ * Write @n entries built in @cq->cqes at the queue's tail: through the
+ * queue's own window when it has one (posted writes, ordered before the
+ * interrupt that follows them), else as any other transfer.
+ */
+static int pci_epf_nvme_cq_write(struct pci_epf_nvme_cq *cq, unsigned int n)
+{
+	size_t offset = cq->tail * sizeof(*cq->cqes);
+
+	if (cq->mapped) {
+		memcpy_toio(cq->map.virt_addr + offset, cq->cqes,
+			    n * sizeof(*cq->cqes));
+		return 0;
+	}
+	return pci_epf_nvme_xfer_one(cq->nvme, cq->pci_addr + offset,
+				     cq->cqes, n * sizeof(*cq->cqes),
+				     PCI_EPF_NVME_TO_HOST);
+}
+
+/*
  * Post the completion entries of the pending commands: as many as fit in
  * the queue, a contiguous run of entries per transfer, then raise the
  * interrupt. What does not fit waits for the host to free entries, and
@@ -241,10 +261,7 @@ static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
 			pci_epf_nvme_fill_cqe(cq, &cq->cqes[n++], cmd);
 		}
 
-		ret = pci_epf_nvme_xfer_one(nvme, cq->pci_addr +
-					    cq->tail * sizeof(*cq->cqes),
-					    cq->cqes, n * sizeof(*cq->cqes),
-					    PCI_EPF_NVME_TO_HOST);
+		ret = pci_epf_nvme_cq_write(cq, n);
 		/*
 		 * Only a post of which nothing moved is tried again: entries
 		 * that reached the host in part may be consumed already.
@@ -468,6 +485,14 @@ static int pci_epf_nvme_setup_cq(struct pci_epf_nvme *nvme, u16 qid,
 	cq->nr_sqs = 0;
 	cq->irq_pending = 0;
 	cq->failing_since = 0;
+	/*
+	 * A window kept over the queue saves a map and an unmap per post.
+	 * Without room for it, the entries go as other transfers do.
+	 */
+	cq->mapped = nvme->cfg.cq_windows &&
+		     !pci_epf_nvme_window_map(nvme, pci_addr,
+					      depth * sizeof(*cq->cqes),
+					      &cq->map);
 	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
 
 	pci_epf_nvme_set_live(&cq->live, true);
@@ -536,6 +561,10 @@ static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
 
 	kfree(cq->cqes);
 	cq->cqes = NULL;
+	if (cq->mapped) {
+		pci_epf_nvme_window_unmap(nvme, &cq->map);
+		cq->mapped = false;
+	}
 	mutex_unlock(&cq->post_lock);
 
 	cancel_delayed_work_sync(&cq->work);

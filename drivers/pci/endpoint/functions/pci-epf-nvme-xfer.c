@@ -477,6 +477,52 @@ static void pci_epf_nvme_window_write(void __iomem *window, const void *buf,
 	ioread8(window + len - 1);
 }
 
+/**
+ * pci_epf_nvme_window_map() - map host memory through a window, for long
+ * @nvme: the function
+ * @pci_addr: PCI address of the range
+ * @len: its length
+ * @map: the mapping, for pci_epf_nvme_window_unmap()
+ *
+ * For host memory written often and never read, such as a completion
+ * queue: writes through the mapping are posted and cost no map, unmap or
+ * flush each time. The controller may have no room left for it.
+ *
+ * Return: 0 if the whole range is mapped; else a negative error code, and
+ * nothing is mapped.
+ */
+int pci_epf_nvme_window_map(struct pci_epf_nvme *nvme, u64 pci_addr,
+			    size_t len, struct pci_epc_map *map)
+{
+	struct pci_epf *epf = nvme->epf;
+	int ret;
+
+	ret = pci_epc_mem_map(epf->epc, epf->func_no, epf->vfunc_no, pci_addr,
+			      len, map);
+	if (ret)
+		return ret;
+	if (map->pci_size < len) {
+		pci_epc_mem_unmap(epf->epc, epf->func_no, epf->vfunc_no, map);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/**
+ * pci_epf_nvme_window_unmap() - undo pci_epf_nvme_window_map()
+ * @nvme: the function
+ * @map: the mapping, with no write to it in progress
+ */
+void pci_epf_nvme_window_unmap(struct pci_epf_nvme *nvme,
+			       struct pci_epc_map *map)
+{
+	struct pci_epf *epf = nvme->epf;
+
+	/* The last posted writes land before the window goes */
+	ioread8(map->virt_addr);
+	pci_epc_mem_unmap(epf->epc, epf->func_no, epf->vfunc_no, map);
+}
+
 static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme,
 				 struct pci_epf_nvme_xfer *xfer,
 				 enum pci_epf_nvme_dir dir)

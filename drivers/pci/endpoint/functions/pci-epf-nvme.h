@@ -78,6 +78,7 @@ struct task_struct;
  * @irq_coal_thr: default Interrupt Coalescing aggregation threshold (0's based)
  * @irq_coal_time: default Interrupt Coalescing aggregation time (100 us units)
  * @dma_chans: DMA channels taken per direction, at most; 0: outbound windows
+ * @cq_windows: keep each completion queue mapped through a window of its own
  */
 struct pci_epf_nvme_cfg {
 	char *connect_opts;
@@ -88,6 +89,7 @@ struct pci_epf_nvme_cfg {
 	unsigned int irq_coal_thr;
 	unsigned int irq_coal_time;
 	unsigned int dma_chans;
+	unsigned int cq_windows;
 };
 
 /**
@@ -227,6 +229,9 @@ struct pci_epf_nvme_sq {
  * @phase: phase tag of the entries posted in the current pass
  * @nr_sqs: submission queues posting to this queue (under the queue lock)
  * @pci_addr: PCI address of the queue in host memory
+ * @mapped: @map holds the whole queue: entries are written through it
+ * @map: outbound window kept mapped over the queue for its life, if the
+ *	 controller had room (under @post_lock)
  * @lock: protects @pending
  * @pending: commands waiting for their completion entry to be posted
  * @post_lock: serialises the posting of entries and the interrupts
@@ -250,6 +255,8 @@ struct pci_epf_nvme_cq {
 	u8 phase;
 	unsigned int nr_sqs;
 	u64 pci_addr;
+	bool mapped;
+	struct pci_epc_map map;
 	spinlock_t lock;		/* protects @pending */
 	struct list_head pending;
 	struct mutex post_lock;		/* posting and interrupts */
@@ -589,6 +596,10 @@ bool pci_epf_nvme_fetch_sqs(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-xfer.c */
+int pci_epf_nvme_window_map(struct pci_epf_nvme *nvme, u64 pci_addr,
+			    size_t len, struct pci_epc_map *map);
+void pci_epf_nvme_window_unmap(struct pci_epf_nvme *nvme,
+			       struct pci_epc_map *map);
 void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
