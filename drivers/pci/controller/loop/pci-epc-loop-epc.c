@@ -283,8 +283,15 @@ static int loop_epc_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
 				    "this controller cannot raise INTx\n");
 		return -EINVAL;
 	}
+	/* A DesignWare controller writes MSI messages through a window */
+	if (type != PCI_IRQ_INTX && lepc->profile->ob_windows &&
+	    READ_ONCE(lepc->nr_maps) >= lepc->profile->ob_windows) {
+		dev_err_ratelimited(&lepc->pdev->dev,
+				    "no free outbound window to send an MSI\n");
+		return -EINVAL;
+	}
 	/* PCIe ordering: the writes before the interrupt reach the host first */
-	loop_epc_windows_sync(lepc);
+	loop_epc_windows_sync(lepc, fn);
 	return loop_irq_raise(lepc, fn, type, num);
 }
 
@@ -322,6 +329,13 @@ static void *loop_window_virt(struct loop_epc *lepc, phys_addr_t phys,
 	return NULL;
 }
 
+static void loop_window_map_free(struct loop_window_map *map)
+{
+	bitmap_free(map->dirty);
+	kvfree(map->snapshot);
+	kfree(map);
+}
+
 static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 			     phys_addr_t phys, u64 pci_addr, size_t size)
 {
@@ -357,10 +371,12 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	if (!map)
 		return -ENOMEM;
 	map->snapshot = kvmalloc(size, GFP_KERNEL);
-	if (!map->snapshot) {
-		kfree(map);
+	map->dirty = bitmap_zalloc(DIV_ROUND_UP(size, sizeof(u64)), GFP_KERNEL);
+	if (!map->snapshot || !map->dirty) {
+		loop_window_map_free(map);
 		return -ENOMEM;
 	}
+	map->fn = fn;
 	map->phys = phys;
 	map->pci_addr = pci_addr;
 	map->size = size;
@@ -369,57 +385,88 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	memcpy(map->snapshot, virt, size);
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
+	/* An iATU has so many outbound regions */
+	if (lepc->profile->ob_windows &&
+	    lepc->nr_maps >= lepc->profile->ob_windows) {
+		raw_spin_unlock_irqrestore(&lepc->lock, flags);
+		loop_window_map_free(map);
+		dev_err_ratelimited(&lepc->pdev->dev,
+				    "no free outbound window (%u in use)\n",
+				    lepc->profile->ob_windows);
+		return -EINVAL;
+	}
 	list_add(&map->node, &lepc->maps);
+	WRITE_ONCE(lepc->nr_maps, lepc->nr_maps + 1);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 	queue_delayed_work(system_wq, &lepc->windows_work, 1);
 	return 0;
 }
 
+/* The 8-byte word @bit of a window, and its length (the last may be short) */
+static size_t loop_window_word(struct loop_window_map *map, unsigned int bit,
+			       size_t *len)
+{
+	size_t off = bit * sizeof(u64);
+
+	*len = min(sizeof(u64), map->size - off);
+	return off;
+}
+
 /*
  * Copy to the host what the function wrote since the last write-back, and
- * only that: the host's other bytes stay as the host left them. The words
- * go from the last to the first, while the function may be writing the
- * window from first to last: a word found new means that those the
- * function wrote before it, below it, are new too by the time they are
- * read (x86 orders loads with loads and stores with stores), so that the
- * host never sees a completion entry's phase tag before the rest of the
- * entry, as a link delivers posted writes in order.
+ * only that: the host's other bytes stay as the host left them. A link
+ * delivers posted writes in order, so the host must never see the end of
+ * a write (a completion entry's phase tag) before its beginning:
+ *
+ * - the window is read from the last word to the first, while the function
+ *   may be writing it from the first to the last: a word found new means
+ *   that the words the function wrote before it, below it, are new by the
+ *   time they are read (x86 orders loads with loads, stores with stores);
+ * - what changed is recorded, then delivered from the first word to the
+ *   last.
  */
 static void loop_window_write_back(struct loop_window_map *map)
 {
+	unsigned int nr = DIV_ROUND_UP(map->size, sizeof(u64)), bit;
 	u8 *host = phys_to_virt(map->pci_addr);
 	const u8 *now = map->virt;
 	u8 *then = map->snapshot;
-	size_t i = map->size, chunk;
+	size_t off, len;
 
-	while (i) {
-		chunk = i % sizeof(u64) ?: sizeof(u64);
-		i -= chunk;
-		if (!memcmp(now + i, then + i, chunk))
-			continue;
-		/* The host gets exactly what is recorded as written back */
-		memcpy(then + i, now + i, chunk);
-		memcpy(host + i, then + i, chunk);
+	for (bit = nr; bit--; ) {
+		off = loop_window_word(map, bit, &len);
+		if (memcmp(now + off, then + off, len)) {
+			memcpy(then + off, now + off, len);
+			__set_bit(bit, map->dirty);
+		}
+	}
+	for_each_set_bit(bit, map->dirty, nr) {
+		off = loop_window_word(map, bit, &len);
+		memcpy(host + off, then + off, len);
+		__clear_bit(bit, map->dirty);
 	}
 }
 
 /**
  * loop_epc_windows_sync() - deliver what functions wrote through windows
  * @lepc: the controller
+ * @fn: the function whose windows to deliver, or -1 for all
  *
  * Called before the controller raises an interrupt, and from a periodic
  * work while windows are mapped: a posted write does not wait for an
  * unmap to reach the host.
  */
-void loop_epc_windows_sync(struct loop_epc *lepc)
+void loop_epc_windows_sync(struct loop_epc *lepc, int fn)
 {
 	struct loop_window_map *map;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	if (lepc->link_up) {
-		list_for_each_entry(map, &lepc->maps, node)
-			loop_window_write_back(map);
+		list_for_each_entry(map, &lepc->maps, node) {
+			if (fn < 0 || map->fn == fn)
+				loop_window_write_back(map);
+		}
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
@@ -429,7 +476,7 @@ static void loop_epc_windows_work(struct work_struct *work)
 	struct loop_epc *lepc = container_of(to_delayed_work(work),
 					     struct loop_epc, windows_work);
 
-	loop_epc_windows_sync(lepc);
+	loop_epc_windows_sync(lepc, -1);
 	if (!list_empty_careful(&lepc->maps))
 		queue_delayed_work(system_wq, &lepc->windows_work, 1);
 }
@@ -446,17 +493,15 @@ static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 		if (map->phys == phys) {
 			found = map;
 			list_del(&map->node);
+			WRITE_ONCE(lepc->nr_maps, lepc->nr_maps - 1);
 			if (lepc->link_up)
 				loop_window_write_back(map);
 			break;
 		}
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	if (!found)
-		return;
-
-	kvfree(found->snapshot);
-	kfree(found);
+	if (found)
+		loop_window_map_free(found);
 }
 
 static int loop_epc_start(struct pci_epc *epc)
@@ -558,9 +603,9 @@ void loop_epc_windows_exit(struct loop_epc *lepc)
 	pci_epc_mem_exit(lepc->epc);
 	list_for_each_entry_safe(map, tmp, &lepc->maps, node) {
 		list_del(&map->node);
-		kvfree(map->snapshot);
-		kfree(map);
+		loop_window_map_free(map);
 	}
+	lepc->nr_maps = 0;
 	for (i = 0; i < LOOP_WINDOWS; i++)
 		__free_pages(lepc->win_pages[i], LOOP_WINDOW_ORDER);
 }

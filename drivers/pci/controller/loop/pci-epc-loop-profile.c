@@ -42,9 +42,11 @@ static const struct loop_profile loop_profiles[] = {
 		.dma_both_chans = LOOP_DMA_CHANNELS,
 	},
 	/*
-	 * pcie-dw-rockchip.c and the RK3588 manual: no INTx in endpoint mode,
-	 * 1 MiB fixed BARs but BAR 4 (its ATU registers), 64 KiB iATU
-	 * regions, and an eDMA with 2 write and 2 read channels.
+	 * pcie-dw-rockchip.c and its PCIe 3.0 x4 controller's probe: no
+	 * INTx in endpoint mode, 1 MiB fixed BARs but BAR 4 (its ATU
+	 * registers), 16 outbound iATU regions of 64 KiB alignment, each MSI
+	 * sent through one of them, and an eDMA with 2 write and 2 read
+	 * channels.
 	 */
 	{
 		.name = "rk3588",
@@ -63,6 +65,7 @@ static const struct loop_profile loop_profiles[] = {
 			.align			= SZ_64K,
 		},
 		.window_align = SZ_64K,
+		.ob_windows = 16,
 		.dma_read_chans = 2,
 		.dma_write_chans = 2,
 	},

@@ -46,6 +46,7 @@ struct loop_epc;
  * @features: the features functions read with pci_epc_get_features()
  * @window_align: outbound windows map host addresses aligned to this (an
  *		  iATU region), 0 for any address
+ * @ob_windows: outbound regions the functions and MSI share, 0 for no limit
  * @dma_read_chans: DMA channels that only read host memory (DMA_DEV_TO_MEM)
  * @dma_write_chans: DMA channels that only write it (DMA_MEM_TO_DEV)
  * @dma_both_chans: DMA channels for either direction, after those
@@ -54,6 +55,7 @@ struct loop_profile {
 	const char *name;
 	struct pci_epc_features features;
 	size_t window_align;
+	unsigned int ob_windows;
 	unsigned int dma_read_chans;
 	unsigned int dma_write_chans;
 	unsigned int dma_both_chans;
@@ -140,20 +142,24 @@ struct loop_func {
 /**
  * struct loop_window_map - an outbound window region mapped to host memory
  * @node: entry in &loop_epc.maps
+ * @fn: function that mapped it
  * @phys: window (CPU physical) address the function uses
  * @pci_addr: host memory it stands for
  * @size: size of the mapping
  * @virt: window memory, as the kernel maps it
  * @snapshot: window contents as last delivered to the host, to find the
  *	      words the function changed since
+ * @dirty: the 8-byte words found changed, to deliver in order
  */
 struct loop_window_map {
 	struct list_head node;
+	u8 fn;
 	phys_addr_t phys;
 	u64 pci_addr;
 	size_t size;
 	void *virt;
 	void *snapshot;
+	unsigned long *dirty;
 };
 
 /**
@@ -202,6 +208,7 @@ struct loop_dma_chan {
  * @notify_work: reports link changes to the functions
  * @bme_work: reports the host's Bus Master Enable to the functions
  * @maps: outbound window mappings
+ * @nr_maps: how many there are (read without @lock to check for room)
  * @windows_work: delivers the functions' window writes to the host
  * @win_pages: backing pages of the outbound windows
  * @windows: outbound windows as the endpoint framework sees them
@@ -230,6 +237,7 @@ struct loop_epc {
 	struct work_struct bme_work;
 
 	struct list_head maps;
+	unsigned int nr_maps;
 	struct delayed_work windows_work;
 	struct page *win_pages[LOOP_WINDOWS];
 	struct pci_epc_mem_window windows[LOOP_WINDOWS];
@@ -318,7 +326,7 @@ extern const struct pci_epc_ops loop_epc_ops;
 int loop_epc_windows_init(struct loop_epc *lepc);
 void loop_func_reset(struct loop_epc *lepc, u8 fn);
 void loop_epc_windows_exit(struct loop_epc *lepc);
-void loop_epc_windows_sync(struct loop_epc *lepc);
+void loop_epc_windows_sync(struct loop_epc *lepc, int fn);
 
 /* pci-epc-loop-cfg.c */
 int loop_bus_create(struct loop_host *host);

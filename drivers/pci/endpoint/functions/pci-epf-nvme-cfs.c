@@ -38,7 +38,7 @@ void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme)
 	nvme->cfg.irq_coal_thr = 0;
 	nvme->cfg.irq_coal_time = 0;
 	nvme->cfg.dma_chans = PCI_EPF_NVME_MAX_DMA_CHANS;
-	nvme->cfg.cq_windows = 1;
+	nvme->cfg.cq_windows = PCI_EPF_NVME_DEF_CQ_WINDOWS;
 }
 
 /**
@@ -231,7 +231,7 @@ PCI_EPF_NVME_UINT_ATTR(max_inflight_kb, PCI_EPF_NVME_MIN_INFLIGHT_KB,
 PCI_EPF_NVME_UINT_ATTR(irq_coal_thr, 0, 255, false);
 PCI_EPF_NVME_UINT_ATTR(irq_coal_time, 0, 255, false);
 PCI_EPF_NVME_UINT_ATTR(dma_chans, 0, PCI_EPF_NVME_MAX_DMA_CHANS, false);
-PCI_EPF_NVME_UINT_ATTR(cq_windows, 0, 1, false);
+PCI_EPF_NVME_UINT_ATTR(cq_windows, 0, PCI_EPF_NVME_MAX_IO_QUEUES + 1, false);
 
 static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_connect_opts,

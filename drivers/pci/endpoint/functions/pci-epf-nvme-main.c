@@ -195,6 +195,7 @@ static int pci_epf_nvme_epc_init(struct pci_epf *epf)
 
 	if (!nvme->ctrl_ready || nvme->epc_ready)
 		return 0;
+	WRITE_ONCE(nvme->link_down, false);
 
 	if (epf->vfunc_no <= 1) {
 		ret = pci_epc_write_header(epc, epf->func_no, epf->vfunc_no,
@@ -268,6 +269,7 @@ static void pci_epf_nvme_epc_deinit(struct pci_epf *epf)
 	if (!nvme->ctrl_ready)
 		return;
 
+	WRITE_ONCE(nvme->link_down, true);
 	pci_epf_nvme_ctrl_stop_polling(nvme);
 	pci_epf_nvme_ctrl_reset(nvme);
 	pci_epf_nvme_epc_clear(nvme);
@@ -277,6 +279,7 @@ static int pci_epf_nvme_link_up(struct pci_epf *epf)
 {
 	struct pci_epf_nvme *nvme = epf_get_drvdata(epf);
 
+	WRITE_ONCE(nvme->link_down, false);
 	if (nvme->ctrl_ready && nvme->epc_ready)
 		pci_epf_nvme_ctrl_start_polling(nvme);
 
@@ -290,6 +293,7 @@ static int pci_epf_nvme_link_down(struct pci_epf *epf)
 	if (!nvme->ctrl_ready)
 		return 0;
 
+	WRITE_ONCE(nvme->link_down, true);
 	pci_epf_nvme_ctrl_stop_polling(nvme);
 	pci_epf_nvme_ctrl_reset(nvme);
 

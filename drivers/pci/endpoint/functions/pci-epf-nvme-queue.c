@@ -487,12 +487,17 @@ static int pci_epf_nvme_setup_cq(struct pci_epf_nvme *nvme, u16 qid,
 	cq->failing_since = 0;
 	/*
 	 * A window kept over the queue saves a map and an unmap per post.
-	 * Without room for it, the entries go as other transfers do.
+	 * The first nvme/cq_windows queues get one, if the controller has
+	 * room: an iATU has few outbound regions (16 on an RK3588), which
+	 * data transfers, other functions and, on DesignWare controllers,
+	 * every MSI need too. The others post as other transfers go.
 	 */
-	cq->mapped = nvme->cfg.cq_windows &&
+	cq->mapped = nvme->nr_cq_mapped < nvme->cfg.cq_windows &&
 		     !pci_epf_nvme_window_map(nvme, pci_addr,
 					      depth * sizeof(*cq->cqes),
 					      &cq->map);
+	if (cq->mapped)
+		nvme->nr_cq_mapped++;
 	pci_epf_nvme_reg_write(nvme, pci_epf_nvme_cq_db(qid), 0);
 
 	pci_epf_nvme_set_live(&cq->live, true);
@@ -564,6 +569,7 @@ static void pci_epf_nvme_free_cq(struct pci_epf_nvme *nvme, u16 qid)
 	if (cq->mapped) {
 		pci_epf_nvme_window_unmap(nvme, &cq->map);
 		cq->mapped = false;
+		nvme->nr_cq_mapped--;
 	}
 	mutex_unlock(&cq->post_lock);
 

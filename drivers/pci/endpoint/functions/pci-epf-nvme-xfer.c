@@ -518,8 +518,12 @@ void pci_epf_nvme_window_unmap(struct pci_epf_nvme *nvme,
 {
 	struct pci_epf *epf = nvme->epf;
 
-	/* The last posted writes land before the window goes */
-	ioread8(map->virt_addr);
+	/*
+	 * The last posted writes land before the window goes. Without a
+	 * link there is nowhere for them to land, and a read could abort.
+	 */
+	if (!READ_ONCE(nvme->link_down))
+		ioread8(map->virt_addr);
 	pci_epc_mem_unmap(epf->epc, epf->func_no, epf->vfunc_no, map);
 }
 

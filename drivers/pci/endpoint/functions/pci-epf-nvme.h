@@ -43,6 +43,8 @@ struct task_struct;
 #define PCI_EPF_NVME_MIN_INFLIGHT_KB	PCI_EPF_NVME_MIN_MDTS_KB
 #define PCI_EPF_NVME_MAX_INFLIGHT_KB	(1024 * 1024)
 #define PCI_EPF_NVME_DEF_INFLIGHT_KB	(64 * 1024)
+/* Completion queues kept mapped through a window of their own, at most */
+#define PCI_EPF_NVME_DEF_CQ_WINDOWS	8
 
 /* The controller's memory page size: CAP.MPSMIN = CAP.MPSMAX = 0 (4 KiB) */
 #define PCI_EPF_NVME_PAGE_SHIFT		12
@@ -78,7 +80,8 @@ struct task_struct;
  * @irq_coal_thr: default Interrupt Coalescing aggregation threshold (0's based)
  * @irq_coal_time: default Interrupt Coalescing aggregation time (100 us units)
  * @dma_chans: DMA channels taken per direction, at most; 0: outbound windows
- * @cq_windows: keep each completion queue mapped through a window of its own
+ * @cq_windows: completion queues kept mapped through a window of their own,
+ *		at most
  */
 struct pci_epf_nvme_cfg {
 	char *connect_opts;
@@ -434,6 +437,9 @@ struct pci_epf_nvme_feat {
  * @nr_sq_alloc: I/O submission queues granted (Number of Queues feature)
  * @nr_cq_alloc: I/O completion queues granted
  * @nr_io_live: I/O queues created since the controller was enabled
+ * @nr_cq_mapped: completion queues with a window of their own (under @qlock)
+ * @link_down: the link went down and did not come back: nothing may be read
+ *	       through a window (a DesignWare controller could abort the read)
  * @nr_cmds: commands alive
  * @drain_wq: waits for commands to complete
  * @aer_lock: protects @aers and @nr_aers
@@ -497,6 +503,8 @@ struct pci_epf_nvme {
 	unsigned int nr_sq_alloc;
 	unsigned int nr_cq_alloc;
 	unsigned int nr_io_live;
+	unsigned int nr_cq_mapped;
+	bool link_down;
 
 	atomic_t nr_cmds;
 	wait_queue_head_t drain_wq;
