@@ -540,31 +540,3 @@ void loop_bus_destroy(struct loop_host *host)
 	pci_free_host_bridge(bridge);
 	host->bus = NULL;
 }
-
-/**
- * loop_bus_remove_slot() - remove the host-side devices of a controller
- * @host: the loop host
- * @slot: the controller's slot
- */
-void loop_bus_remove_slot(struct loop_host *host, unsigned int slot)
-{
-	struct pci_dev *pdev, *tmp;
-
-	pci_lock_rescan_remove();
-	list_for_each_entry_safe_reverse(pdev, tmp, &host->bus->devices,
-					 bus_list)
-		if (PCI_SLOT(pdev->devfn) == slot)
-			pci_stop_and_remove_bus_device(pdev);
-	pci_unlock_rescan_remove();
-}
-
-/**
- * loop_bus_rescan() - add the host-side devices of controllers that are up
- * @host: the loop host
- */
-void loop_bus_rescan(struct loop_host *host)
-{
-	pci_lock_rescan_remove();
-	pci_rescan_bus(host->bus);
-	pci_unlock_rescan_remove();
-}

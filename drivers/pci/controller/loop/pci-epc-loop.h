@@ -331,8 +331,6 @@ void loop_epc_windows_sync(struct loop_epc *lepc, int fn);
 /* pci-epc-loop-cfg.c */
 int loop_bus_create(struct loop_host *host);
 void loop_bus_destroy(struct loop_host *host);
-void loop_bus_remove_slot(struct loop_host *host, unsigned int slot);
-void loop_bus_rescan(struct loop_host *host);
 bool loop_func_visible(struct loop_epc *lepc, struct loop_func *func);
 int loop_bus_notifier_register(void);
 void loop_bus_notifier_unregister(void);

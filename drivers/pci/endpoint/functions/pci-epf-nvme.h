@@ -50,9 +50,6 @@ struct task_struct;
 #define PCI_EPF_NVME_PAGE_SHIFT		12
 #define PCI_EPF_NVME_PAGE_SIZE		BIT(PCI_EPF_NVME_PAGE_SHIFT)
 
-/* Largest admin queue the specification allows (AQA.ASQS/ACQS) */
-#define PCI_EPF_NVME_MAX_ADMIN_DEPTH	4096
-
 /* Asynchronous Event Requests held at most (Identify AERL + 1) */
 #define PCI_EPF_NVME_NR_AERS		4
 
@@ -381,6 +378,18 @@ struct pci_epf_nvme_feat {
 
 /* Interrupt vectors the Interrupt Vector Configuration feature tracks */
 #define PCI_EPF_NVME_MAX_VECTORS	2048
+
+/*
+ * Lock order, outermost first:
+ *
+ *   state_lock -> qlock -> cq->post_lock -> map_lock, dma_{rx,tx}[i].lock
+ *                                     \-> cq->lock
+ *
+ * cfg_lock is taken alone (configfs, bind, unbind). csts_lock, aer_lock and
+ * cq->lock are spinlocks under which no other lock is taken. The poller
+ * takes qlock to fetch and a queue's post_lock to post; resets take
+ * state_lock, then qlock to delete the queues.
+ */
 
 /**
  * struct pci_epf_nvme - the NVMe endpoint function
