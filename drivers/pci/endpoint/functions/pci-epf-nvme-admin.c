@@ -16,7 +16,6 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "nvme.h"
 #include "pci-epf-nvme.h"
 
 /* Fields include/linux/nvme.h does not name */

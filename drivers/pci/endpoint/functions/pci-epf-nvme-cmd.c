@@ -19,12 +19,9 @@
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
-#include <linux/blk-mq.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
-#include <linux/srcu.h>
 
-#include "nvme.h"
 #include "pci-epf-nvme.h"
 
 static struct kmem_cache *pci_epf_nvme_cmd_cache;
@@ -90,7 +87,7 @@ void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd)
 	struct pci_epf_nvme_sq *sq = &nvme->sq[cmd->sqid];
 
 	if (cmd->ns)
-		nvme_put_ns(cmd->ns);
+		pci_epf_nvme_backend_put_ns(cmd->ns);
 	kfree(cmd->segs);
 	if (cmd->buf) {
 		kvfree(cmd->buf);
@@ -151,94 +148,17 @@ void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
 	pci_epf_nvme_cq_post(cmd);
 }
 
-/*
- * The status of a forwarded command, as the host may see it. The fabrics
- * layer makes up statuses of its own when it loses the command (a
- * controller reset or deletion): Host Pathing Error, Command Aborted By
- * Host, which only a host may report. For the PCIe host it is an error
- * inside this controller: Internal Path Error, which it may retry.
+/**
+ * pci_epf_nvme_cmd_returned() - a command is back from the fabrics controller
+ * @cmd: the command, with its status and result set
+ *
+ * May be interrupt context: hand the command back to the poller, which
+ * returns its data to the host and completes it.
  */
-static u16 pci_epf_nvme_fabrics_status(struct request *rq,
-				       blk_status_t blk_status)
+void pci_epf_nvme_cmd_returned(struct pci_epf_nvme_cmd *cmd)
 {
-	u16 status = nvme_req(rq)->status;
-
-	if (status == NVME_SC_SUCCESS && blk_status != BLK_STS_OK)
-		return NVME_SC_INTERNAL;
-	/* Path related status codes 70h to 7Fh are the host's own */
-	if ((status & NVME_SCT_SC_MASK & ~0xf) == NVME_SC_HOST_PATH_ERROR)
-		return NVME_SC_INTERNAL_PATH_ERROR;
-	return status;
-}
-
-/* This may be interrupt context: hand the command back to the poller */
-static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
-					      blk_status_t blk_status)
-{
-	struct pci_epf_nvme_cmd *cmd = rq->end_io_data;
-	struct pci_epf_nvme *nvme = cmd->nvme;
-
-	cmd->status = pci_epf_nvme_fabrics_status(rq, blk_status);
-	cmd->result = nvme_req(rq)->result;
-	blk_mq_free_request(rq);
-
 	cmd->step = PCI_EPF_NVME_STEP_DONE;
-	pci_epf_nvme_hand_back(nvme, &cmd->done_node, &nvme->done);
-
-	return RQ_END_IO_NONE;
-}
-
-/*
- * Issue the command on the fabrics controller: an I/O command on its
- * namespace's queue, an admin command on the admin queue. The command that
- * goes out is the host's, without its data pointer, which the transport
- * fills in, and without a metadata pointer: separate metadata is not
- * supported. With BLK_MQ_REQ_NOWAIT in @flags, -EAGAIN says the fabrics
- * controller cannot take the command now; -ENODEV says it never will, the
- * queue being torn down (its namespace or the controller is going away).
- */
-static int pci_epf_nvme_forward(struct pci_epf_nvme_cmd *cmd,
-				blk_mq_req_flags_t flags)
-{
-	struct nvme_ctrl *fctrl = cmd->nvme->fctrl;
-	struct request_queue *q = cmd->ns ? cmd->ns->queue : fctrl->admin_q;
-	struct nvme_command c = cmd->sqe;
-	struct request *rq;
-	int ret;
-
-	c.common.flags = 0;
-	c.common.command_id = 0;
-	c.common.metadata = 0;
-	memset(&c.common.dptr, 0, sizeof(c.common.dptr));
-
-	rq = blk_mq_alloc_request(q, nvme_req_op(&c), flags);
-	if (IS_ERR(rq)) {
-		/* A dying queue stays frozen: do not wait for it */
-		if (PTR_ERR(rq) == -EAGAIN && blk_queue_dying(q))
-			return -ENODEV;
-		return PTR_ERR(rq);
-	}
-	nvme_init_request(rq, &c);
-	/*
-	 * Let the fabrics layer hold and retry the command while its
-	 * controller reconnects, as it does for its own block devices: the
-	 * host sees a slow command rather than an error.
-	 */
-	rq->cmd_flags &= ~REQ_FAILFAST_DRIVER;
-
-	if (cmd->len) {
-		ret = blk_rq_map_kern(q, rq, cmd->buf, cmd->len, GFP_KERNEL);
-		if (ret) {
-			blk_mq_free_request(rq);
-			return ret;
-		}
-	}
-
-	rq->end_io = pci_epf_nvme_end_io;
-	rq->end_io_data = cmd;
-	blk_execute_rq_nowait(rq, false);
-
-	return 0;
+	pci_epf_nvme_hand_back(cmd->nvme, &cmd->done_node, &cmd->nvme->done);
 }
 
 /*
@@ -349,7 +269,7 @@ static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
 		return;
 	}
 
-	if (!pci_epf_nvme_forward(cmd, 0))
+	if (!pci_epf_nvme_backend_submit(cmd, false))
 		return;
 	status = NVME_SC_INTERNAL;
 
@@ -400,7 +320,7 @@ static void pci_epf_nvme_forward_io(struct pci_epf_nvme_cmd *cmd)
 	 * other queues and the controller's registers to look after.
 	 */
 	ret = list_empty(&nvme->requeue) ?
-	      pci_epf_nvme_forward(cmd, BLK_MQ_REQ_NOWAIT) : -EAGAIN;
+	      pci_epf_nvme_backend_submit(cmd, true) : -EAGAIN;
 	if (!ret)
 		return;
 	if (ret == -EAGAIN) {
@@ -695,60 +615,4 @@ void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme)
 		list_del_init(&cmd->entry);
 		pci_epf_nvme_free_cmd(cmd);
 	}
-}
-
-/**
- * pci_epf_nvme_flush_backend() - flush the volatile write cache of every
- *				  namespace of the fabrics controller
- * @nvme: the function
- *
- * Used on shutdown, so that what the host wrote is stable when it is told
- * that the shutdown is complete.
- *
- * Return: 0 or the first error.
- */
-int pci_epf_nvme_flush_backend(struct pci_epf_nvme *nvme)
-{
-	struct nvme_ctrl *fctrl = nvme->fctrl;
-	unsigned int nr = 0, i = 0;
-	struct nvme_command c = { };
-	struct nvme_ns *ns;
-	u32 *nsids;
-	int srcu_idx, ret = 0, err;
-
-	srcu_idx = srcu_read_lock(&fctrl->srcu);
-	list_for_each_entry_srcu(ns, &fctrl->namespaces, list,
-				 srcu_read_lock_held(&fctrl->srcu))
-		nr++;
-	srcu_read_unlock(&fctrl->srcu, srcu_idx);
-	if (!nr)
-		return 0;
-
-	nsids = kmalloc_array(nr, sizeof(*nsids), GFP_KERNEL);
-	if (!nsids)
-		return -ENOMEM;
-
-	srcu_idx = srcu_read_lock(&fctrl->srcu);
-	list_for_each_entry_srcu(ns, &fctrl->namespaces, list,
-				 srcu_read_lock_held(&fctrl->srcu)) {
-		if (i == nr)
-			break;
-		nsids[i++] = ns->head->ns_id;
-	}
-	srcu_read_unlock(&fctrl->srcu, srcu_idx);
-
-	c.common.opcode = nvme_cmd_flush;
-	for (nr = i, i = 0; i < nr; i++) {
-		ns = nvme_find_get_ns(fctrl, nsids[i]);
-		if (!ns)
-			continue;
-		c.common.nsid = cpu_to_le32(nsids[i]);
-		err = nvme_submit_sync_cmd(ns->queue, &c, NULL, 0);
-		nvme_put_ns(ns);
-		if (err && !ret)
-			ret = err;
-	}
-
-	kfree(nsids);
-	return ret;
 }

@@ -242,7 +242,7 @@ static void pci_epf_nvme_stop(struct pci_epf_nvme *nvme, bool shutdown)
 			 atomic_read(&nvme->nr_cmds));
 
 	if (shutdown) {
-		ret = pci_epf_nvme_flush_backend(nvme);
+		ret = pci_epf_nvme_backend_flush(nvme);
 		if (ret)
 			dev_err(dev, "flushing the backend failed: %d\n", ret);
 	}

@@ -9,7 +9,6 @@
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
-#include "nvme.h"
 #include "pci-epf-nvme.h"
 
 /**
@@ -60,13 +59,13 @@ u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd)
 	if (!nsid || nsid == NVME_NSID_ALL)
 		return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
 
-	cmd->ns = nvme_find_get_ns(nvme->fctrl, nsid);
+	cmd->ns = pci_epf_nvme_backend_get_ns(nvme, nsid);
 	if (!cmd->ns)
 		return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
 
 	if (rw)
 		cmd->len = ((size_t)le16_to_cpu(c->rw.length) + 1) <<
-			   cmd->ns->head->lba_shift;
+			   pci_epf_nvme_backend_lba_shift(cmd->ns);
 
 	if (cmd->len > nvme->mdts)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;

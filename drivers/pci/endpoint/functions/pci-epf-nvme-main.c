@@ -4,11 +4,10 @@
  *
  * An endpoint function that presents an NVMe PCIe controller to the PCIe
  * host and executes the host's commands through an NVMe over Fabrics host
- * controller that it creates in the kernel, connected to any NVMe target.
- * The fabrics controller is created when the function is bound to an
- * endpoint controller, with hidden namespaces so that nothing on the
- * endpoint can write them behind the host's back, and deleted when the
- * function is unbound.
+ * controller that it creates in the kernel, connected to any NVMe target
+ * (pci-epf-nvme-backend.c), when the function is bound to an endpoint
+ * controller. This file binds and unbinds the function, and follows the
+ * endpoint controller's events.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -18,114 +17,8 @@
 #include <linux/pci_regs.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
-#include <linux/stringify.h>
 
-#include "nvme.h"
-#include "fabrics.h"
 #include "pci-epf-nvme.h"
-
-/*
- * Seconds the fabrics layer holds the function's commands while its
- * controller reconnects, unless the connect options say: below the 30 s
- * I/O timeout of Linux hosts, after which they reset the controller, and
- * below CAP.TO, which bounds the wait of a reset for those commands.
- */
-#define PCI_EPF_NVME_FAST_IO_FAIL_TMO	20
-
-/*
- * Connect to the target and size the controller after what the fabrics
- * controller can do.
- */
-static int pci_epf_nvme_connect(struct pci_epf_nvme *nvme)
-{
-	struct device *dev = pci_epf_nvme_dev(nvme);
-	struct nvme_ctrl *fctrl;
-	size_t max_xfer;
-	char *opts;
-
-	/*
-	 * While the fabrics controller reconnects, its layer holds the
-	 * commands (see pci_epf_nvme_forward()), and a reset of ours waits for
-	 * them: fail them after a while, unless the user chose how long.
-	 */
-	opts = kasprintf(GFP_KERNEL, "%s,hidden_ns%s", nvme->cfg.connect_opts,
-			 strstr(nvme->cfg.connect_opts, "fast_io_fail_tmo=") ? "" :
-			 ",fast_io_fail_tmo=" __stringify(PCI_EPF_NVME_FAST_IO_FAIL_TMO));
-	if (!opts)
-		return -ENOMEM;
-	fctrl = nvmf_create_ctrl(dev, opts);
-	kfree(opts);
-	if (IS_ERR(fctrl)) {
-		dev_err(dev, "cannot create the fabrics controller: %pe\n",
-			fctrl);
-		return PTR_ERR(fctrl);
-	}
-
-	if (fctrl->queue_count < 2) {
-		dev_err(dev, "the fabrics controller has no I/O queue\n");
-		goto delete;
-	}
-
-	nvme->mdts = (size_t)nvme->cfg.mdts_kb * SZ_1K;
-	max_xfer = (size_t)fctrl->max_hw_sectors << SECTOR_SHIFT;
-	if (nvme->mdts > max_xfer) {
-		if (max_xfer < PCI_EPF_NVME_MIN_MDTS_KB * SZ_1K) {
-			dev_err(dev, "the fabrics controller transfers %zu bytes at most, MDTS cannot say less than %u KiB\n",
-				max_xfer, PCI_EPF_NVME_MIN_MDTS_KB);
-			goto delete;
-		}
-		nvme->mdts = rounddown_pow_of_two(max_xfer);
-		dev_info(dev, "MDTS limited to %zu KiB by the fabrics controller\n",
-			 nvme->mdts / SZ_1K);
-	}
-
-	/* The host finds the namespaces the scan finds */
-	flush_work(&fctrl->scan_work);
-
-	nvme->fctrl = fctrl;
-	dev_info(dev, "backed by fabrics controller %s\n",
-		 dev_name(fctrl->device));
-	return 0;
-
-delete:
-	nvmf_destroy_ctrl(fctrl);
-	return -EINVAL;
-}
-
-/*
- * The fabrics controller may be gone already (deleted by the administrator,
- * or by its transport): our reference and the transport module we pinned
- * keep what is left of it until here. Its admin queue, destroyed by the
- * deletion, is only put with the last reference: until then it fails the
- * admin commands forwarded to it.
- */
-static void pci_epf_nvme_disconnect(struct pci_epf_nvme *nvme)
-{
-	nvmf_destroy_ctrl(nvme->fctrl);
-	nvme->fctrl = NULL;
-}
-
-/**
- * pci_epf_nvme_backend_gone() - whether the fabrics controller is gone
- * @nvme: the function, bound
- *
- * A controller being deleted, by the administrator or by its transport
- * once it gave up reconnecting, never executes a command again. A
- * controller that reconnects is not gone: its commands wait.
- *
- * Return: true if the fabrics controller is gone for good.
- */
-bool pci_epf_nvme_backend_gone(struct pci_epf_nvme *nvme)
-{
-	switch (nvme_ctrl_state(nvme->fctrl)) {
-	case NVME_CTRL_DELETING:
-	case NVME_CTRL_DELETING_NOIO:
-	case NVME_CTRL_DEAD:
-		return true;
-	default:
-		return false;
-	}
-}
 
 /*
  * BAR 0: the registers, the doorbells of every queue pair and, with MSI-X,
@@ -359,7 +252,7 @@ static int pci_epf_nvme_bind(struct pci_epf *epf)
 		goto unbound;
 	}
 
-	ret = pci_epf_nvme_connect(nvme);
+	ret = pci_epf_nvme_backend_connect(nvme);
 	if (ret)
 		goto unbound;
 
@@ -378,7 +271,7 @@ static int pci_epf_nvme_bind(struct pci_epf *epf)
 free_bar:
 	pci_epf_nvme_free_bar(nvme);
 disconnect:
-	pci_epf_nvme_disconnect(nvme);
+	pci_epf_nvme_backend_disconnect(nvme);
 unbound:
 	mutex_lock(&nvme->cfg_lock);
 	nvme->bound = false;
@@ -404,7 +297,7 @@ static void pci_epf_nvme_unbind(struct pci_epf *epf)
 	pci_epf_nvme_debugfs_remove(nvme);
 	pci_epf_nvme_ctrl_exit(nvme);
 	pci_epf_nvme_free_bar(nvme);
-	pci_epf_nvme_disconnect(nvme);
+	pci_epf_nvme_backend_disconnect(nvme);
 
 	mutex_lock(&nvme->cfg_lock);
 	nvme->bound = false;
@@ -508,4 +401,3 @@ module_exit(pci_epf_nvme_exit);
 MODULE_DESCRIPTION("PCI endpoint NVMe function");
 MODULE_AUTHOR("The pci-epf-nvme developers");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(NVME_TARGET_PASSTHRU);

@@ -582,7 +582,6 @@ void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_cfg_free(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-main.c */
-bool pci_epf_nvme_backend_gone(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-ctrl.c */
 int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme);
@@ -646,7 +645,6 @@ bool pci_epf_nvme_complete_done(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
-int pci_epf_nvme_flush_backend(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-debugfs.c */
 void pci_epf_nvme_debugfs_add(struct pci_epf_nvme *nvme);
@@ -660,5 +658,17 @@ void pci_epf_nvme_feat_reset(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-io.c */
 u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd);
+
+/* pci-epf-nvme-backend.c: the fabrics controller */
+int pci_epf_nvme_backend_connect(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_backend_disconnect(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_backend_gone(struct pci_epf_nvme *nvme);
+struct nvme_ns *pci_epf_nvme_backend_get_ns(struct pci_epf_nvme *nvme,
+					    u32 nsid);
+void pci_epf_nvme_backend_put_ns(struct nvme_ns *ns);
+unsigned int pci_epf_nvme_backend_lba_shift(struct nvme_ns *ns);
+int pci_epf_nvme_backend_submit(struct pci_epf_nvme_cmd *cmd, bool nowait);
+void pci_epf_nvme_cmd_returned(struct pci_epf_nvme_cmd *cmd);
+int pci_epf_nvme_backend_flush(struct pci_epf_nvme *nvme);
 
 #endif /* _PCI_EPF_NVME_H */
