@@ -18,29 +18,29 @@
 #include "pci-epc-loop.h"
 
 /* Capability layout of every emulated function */
-#define LOOP_CAP_PCIE		0x40
-#define LOOP_CAP_MSI		0x80
-#define LOOP_CAP_MSIX		0xa0
+#define EPC_LOOP_CAP_PCIE		0x40
+#define EPC_LOOP_CAP_MSI		0x80
+#define EPC_LOOP_CAP_MSIX		0xa0
 
-#define LOOP_COMMAND_RW		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
+#define EPC_LOOP_COMMAND_RW	(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
 				 PCI_COMMAND_PARITY | PCI_COMMAND_SERR | \
 				 PCI_COMMAND_INTX_DISABLE)
-#define LOOP_DEVCTL_RW		(PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | \
+#define EPC_LOOP_DEVCTL_RW	(PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | \
 				 PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE | \
 				 PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD | \
 				 PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ)
-#define LOOP_LNKCTL_RW		(PCI_EXP_LNKCTL_ASPMC | PCI_EXP_LNKCTL_RCB | \
+#define EPC_LOOP_LNKCTL_RW	(PCI_EXP_LNKCTL_ASPMC | PCI_EXP_LNKCTL_RCB | \
 				 PCI_EXP_LNKCTL_CCC | PCI_EXP_LNKCTL_ES)
 /* What the link reports: 8 GT/s, x4, as on an RK3588 board */
-#define LOOP_LINK_SPEED		PCI_EXP_LNKCAP_SLS_8_0GB
-#define LOOP_LINK_WIDTH		4
+#define EPC_LOOP_LINK_SPEED		PCI_EXP_LNKCAP_SLS_8_0GB
+#define EPC_LOOP_LINK_WIDTH		4
 
-static struct pci_ops loop_pci_ops;
+static struct pci_ops epc_loop_pci_ops;
 
-static struct loop_epc *loop_bus_epc(struct pci_bus *bus, unsigned int devfn)
+static struct epc_loop *epc_loop_bus_epc(struct pci_bus *bus, unsigned int devfn)
 {
-	struct loop_host *host = bus->sysdata ?
-		container_of(bus->sysdata, struct loop_host, sysdata) : NULL;
+	struct epc_loop_host *host = bus->sysdata ?
+		container_of(bus->sysdata, struct epc_loop_host, sysdata) : NULL;
 
 	if (!host || bus->number || PCI_SLOT(devfn) >= host->nr_epcs)
 		return NULL;
@@ -48,41 +48,41 @@ static struct loop_epc *loop_bus_epc(struct pci_bus *bus, unsigned int devfn)
 }
 
 /**
- * loop_func_visible() - whether the host can see a function
+ * epc_loop_func_visible() - whether the host can see a function
  * @lepc: the controller
  * @func: one of its functions
  *
  * A function answers configuration requests once it wrote its header and
  * while its controller's link is up. Called with @lepc->lock held.
  */
-bool loop_func_visible(struct loop_epc *lepc, struct loop_func *func)
+bool epc_loop_func_visible(struct epc_loop *lepc, struct epc_loop_func *func)
 {
 	return lepc->link_up && func->has_header;
 }
 
-static bool loop_multi_function(struct loop_epc *lepc)
+static bool epc_loop_multi_function(struct epc_loop *lepc)
 {
 	int fn;
 
-	for (fn = 1; fn < LOOP_MAX_FUNCS; fn++)
+	for (fn = 1; fn < EPC_LOOP_MAX_FUNCS; fn++)
 		if (lepc->funcs[fn].has_header)
 			return true;
 	return false;
 }
 
 /* Capabilities are chained in a fixed order; absent ones are skipped */
-static u8 loop_cap_next(struct loop_func *func, u8 cap)
+static u8 epc_loop_cap_next(struct epc_loop_func *func, u8 cap)
 {
-	if (cap < LOOP_CAP_MSI && func->msi.mmc != U8_MAX)
-		return LOOP_CAP_MSI;
-	if (cap < LOOP_CAP_MSIX && func->msix.nr)
-		return LOOP_CAP_MSIX;
+	if (cap < EPC_LOOP_CAP_MSI && func->msi.mmc != U8_MAX)
+		return EPC_LOOP_CAP_MSI;
+	if (cap < EPC_LOOP_CAP_MSIX && func->msix.nr)
+		return EPC_LOOP_CAP_MSIX;
 	return 0;
 }
 
-static u32 loop_bar_read(struct loop_func *func, int idx)
+static u32 epc_loop_bar_read(struct epc_loop_func *func, int idx)
 {
-	struct loop_bar *bar = &func->bar[idx];
+	struct epc_loop_bar *bar = &func->bar[idx];
 	u64 mask;
 
 	if (!bar->size && idx > 0 &&
@@ -104,9 +104,9 @@ static u32 loop_bar_read(struct loop_func *func, int idx)
  * RAM. The host can size a BAR (write all ones, read the mask back); any
  * other write ends the sizing and leaves the address as it is.
  */
-static void loop_bar_write(struct loop_func *func, int idx, u32 val)
+static void epc_loop_bar_write(struct epc_loop_func *func, int idx, u32 val)
 {
-	struct loop_bar *bar = &func->bar[idx];
+	struct epc_loop_bar *bar = &func->bar[idx];
 	u8 bit = 1;
 
 	if (!bar->size && idx > 0 &&
@@ -122,11 +122,11 @@ static void loop_bar_write(struct loop_func *func, int idx, u32 val)
 		bar->sizing &= ~bit;
 }
 
-static u32 loop_pcie_read(struct loop_func *func, int reg)
+static u32 epc_loop_pcie_read(struct epc_loop_func *func, int reg)
 {
 	switch (reg) {
 	case 0:
-		return PCI_CAP_ID_EXP | loop_cap_next(func, LOOP_CAP_PCIE) << 8 |
+		return PCI_CAP_ID_EXP | epc_loop_cap_next(func, EPC_LOOP_CAP_PCIE) << 8 |
 		       (2 | PCI_EXP_TYPE_ENDPOINT << 4) << 16;
 	case PCI_EXP_DEVCAP:
 		/* 512-byte payloads, role-based error reporting, no FLR */
@@ -134,23 +134,23 @@ static u32 loop_pcie_read(struct loop_func *func, int reg)
 	case PCI_EXP_DEVCTL:
 		return func->devctl;
 	case PCI_EXP_LNKCAP:
-		return LOOP_LINK_SPEED | LOOP_LINK_WIDTH << 4;
+		return EPC_LOOP_LINK_SPEED | EPC_LOOP_LINK_WIDTH << 4;
 	case PCI_EXP_LNKCTL:
 		return func->lnkctl |
-		       (LOOP_LINK_SPEED | LOOP_LINK_WIDTH << 4) << 16;
+		       (EPC_LOOP_LINK_SPEED | EPC_LOOP_LINK_WIDTH << 4) << 16;
 	case PCI_EXP_LNKCAP2:
 		return PCI_EXP_LNKCAP2_SLS_2_5GB | PCI_EXP_LNKCAP2_SLS_5_0GB |
 		       PCI_EXP_LNKCAP2_SLS_8_0GB;
 	case PCI_EXP_LNKCTL2:
-		return LOOP_LINK_SPEED;
+		return EPC_LOOP_LINK_SPEED;
 	default:
 		return 0;
 	}
 }
 
-static u32 loop_msi_read(struct loop_func *func, int reg)
+static u32 epc_loop_msi_read(struct epc_loop_func *func, int reg)
 {
-	struct loop_msi *msi = &func->msi;
+	struct epc_loop_msi *msi = &func->msi;
 	u16 ctrl;
 
 	switch (reg) {
@@ -158,7 +158,7 @@ static u32 loop_msi_read(struct loop_func *func, int reg)
 		ctrl = (msi->ctrl & (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE)) |
 		       FIELD_PREP(PCI_MSI_FLAGS_QMASK, msi->mmc) |
 		       PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT;
-		return PCI_CAP_ID_MSI | loop_cap_next(func, LOOP_CAP_MSI) << 8 |
+		return PCI_CAP_ID_MSI | epc_loop_cap_next(func, EPC_LOOP_CAP_MSI) << 8 |
 		       ctrl << 16;
 	case PCI_MSI_ADDRESS_LO:
 		return lower_32_bits(msi->addr);
@@ -175,13 +175,13 @@ static u32 loop_msi_read(struct loop_func *func, int reg)
 	}
 }
 
-static u32 loop_msix_read(struct loop_func *func, int reg)
+static u32 epc_loop_msix_read(struct epc_loop_func *func, int reg)
 {
-	struct loop_msix *msix = &func->msix;
+	struct epc_loop_msix *msix = &func->msix;
 
 	switch (reg) {
 	case 0:
-		return PCI_CAP_ID_MSIX | loop_cap_next(func, LOOP_CAP_MSIX) << 8 |
+		return PCI_CAP_ID_MSIX | epc_loop_cap_next(func, EPC_LOOP_CAP_MSIX) << 8 |
 		       ((msix->nr - 1) | msix->ctrl) << 16;
 	case PCI_MSIX_TABLE:
 		return msix->table_offset | msix->bir;
@@ -192,21 +192,21 @@ static u32 loop_msix_read(struct loop_func *func, int reg)
 	}
 }
 
-static u32 loop_cfg_read_dword(struct loop_epc *lepc, struct loop_func *func,
-			       int reg)
+static u32 epc_loop_cfg_read_dword(struct epc_loop *lepc, struct epc_loop_func *func,
+				   int reg)
 {
 	struct pci_epf_header *hdr = &func->hdr;
 	u16 status = PCI_STATUS_CAP_LIST;
 
-	if (reg >= LOOP_CAP_MSIX && reg < LOOP_CAP_MSIX + PCI_CAP_MSIX_SIZEOF)
-		return func->msix.nr ? loop_msix_read(func, reg - LOOP_CAP_MSIX) : 0;
-	if (reg >= LOOP_CAP_MSI && reg < LOOP_CAP_MSI + PCI_MSI_PENDING_64 + 4)
+	if (reg >= EPC_LOOP_CAP_MSIX && reg < EPC_LOOP_CAP_MSIX + PCI_CAP_MSIX_SIZEOF)
+		return func->msix.nr ? epc_loop_msix_read(func, reg - EPC_LOOP_CAP_MSIX) : 0;
+	if (reg >= EPC_LOOP_CAP_MSI && reg < EPC_LOOP_CAP_MSI + PCI_MSI_PENDING_64 + 4)
 		return func->msi.mmc != U8_MAX ?
-		       loop_msi_read(func, reg - LOOP_CAP_MSI) : 0;
-	if (reg >= LOOP_CAP_PCIE && reg < LOOP_CAP_PCIE + PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)
-		return loop_pcie_read(func, reg - LOOP_CAP_PCIE);
+		       epc_loop_msi_read(func, reg - EPC_LOOP_CAP_MSI) : 0;
+	if (reg >= EPC_LOOP_CAP_PCIE && reg < EPC_LOOP_CAP_PCIE + PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)
+		return epc_loop_pcie_read(func, reg - EPC_LOOP_CAP_PCIE);
 	if (reg >= PCI_BASE_ADDRESS_0 && reg <= PCI_BASE_ADDRESS_5)
-		return loop_bar_read(func, (reg - PCI_BASE_ADDRESS_0) / 4);
+		return epc_loop_bar_read(func, (reg - PCI_BASE_ADDRESS_0) / 4);
 
 	switch (reg) {
 	case PCI_VENDOR_ID:
@@ -220,11 +220,11 @@ static u32 loop_cfg_read_dword(struct loop_epc *lepc, struct loop_func *func,
 		       hdr->subclass_code << 16 | hdr->baseclass_code << 24;
 	case PCI_CACHE_LINE_SIZE:
 		return hdr->cache_line_size |
-		       (loop_multi_function(lepc) ? 0x80 : 0) << 16;
+		       (epc_loop_multi_function(lepc) ? 0x80 : 0) << 16;
 	case PCI_SUBSYSTEM_VENDOR_ID:
 		return hdr->subsys_vendor_id | hdr->subsys_id << 16;
 	case PCI_CAPABILITY_LIST:
-		return LOOP_CAP_PCIE;
+		return EPC_LOOP_CAP_PCIE;
 	case PCI_INTERRUPT_LINE:
 		return func->intx_line | hdr->interrupt_pin << 8;
 	default:
@@ -233,9 +233,9 @@ static u32 loop_cfg_read_dword(struct loop_epc *lepc, struct loop_func *func,
 }
 
 /* What a host write to the MSI capability changes; returns true to unmask */
-static bool loop_msi_write(struct loop_func *func, int reg, u32 val)
+static bool epc_loop_msi_write(struct epc_loop_func *func, int reg, u32 val)
 {
-	struct loop_msi *msi = &func->msi;
+	struct epc_loop_msi *msi = &func->msi;
 	u16 ctrl;
 	u32 old;
 
@@ -266,9 +266,9 @@ static bool loop_msi_write(struct loop_func *func, int reg, u32 val)
 	}
 }
 
-static bool loop_msix_write(struct loop_func *func, int reg, u32 val)
+static bool epc_loop_msix_write(struct epc_loop_func *func, int reg, u32 val)
 {
-	struct loop_msix *msix = &func->msix;
+	struct epc_loop_msix *msix = &func->msix;
 	u16 old = msix->ctrl;
 
 	if (reg)
@@ -279,36 +279,36 @@ static bool loop_msix_write(struct loop_func *func, int reg, u32 val)
 	       !(msix->ctrl & PCI_MSIX_FLAGS_MASKALL);
 }
 
-struct loop_cfg_effects {
+struct epc_loop_cfg_effects {
 	bool bus_master_enabled;
 	bool intx_enabled;
 	bool msi_unmasked;
 };
 
-static void loop_cfg_write_dword(struct loop_func *func, int reg, u32 val,
-				 struct loop_cfg_effects *fx)
+static void epc_loop_cfg_write_dword(struct epc_loop_func *func, int reg, u32 val,
+				     struct epc_loop_cfg_effects *fx)
 {
 	u16 old;
 
-	if (reg >= LOOP_CAP_MSIX && reg < LOOP_CAP_MSIX + PCI_CAP_MSIX_SIZEOF) {
+	if (reg >= EPC_LOOP_CAP_MSIX && reg < EPC_LOOP_CAP_MSIX + PCI_CAP_MSIX_SIZEOF) {
 		if (func->msix.nr)
-			fx->msi_unmasked = loop_msix_write(func, reg - LOOP_CAP_MSIX, val);
+			fx->msi_unmasked = epc_loop_msix_write(func, reg - EPC_LOOP_CAP_MSIX, val);
 		return;
 	}
-	if (reg >= LOOP_CAP_MSI && reg < LOOP_CAP_MSI + PCI_MSI_PENDING_64 + 4) {
+	if (reg >= EPC_LOOP_CAP_MSI && reg < EPC_LOOP_CAP_MSI + PCI_MSI_PENDING_64 + 4) {
 		if (func->msi.mmc != U8_MAX)
-			fx->msi_unmasked = loop_msi_write(func, reg - LOOP_CAP_MSI, val);
+			fx->msi_unmasked = epc_loop_msi_write(func, reg - EPC_LOOP_CAP_MSI, val);
 		return;
 	}
 	if (reg >= PCI_BASE_ADDRESS_0 && reg <= PCI_BASE_ADDRESS_5) {
-		loop_bar_write(func, (reg - PCI_BASE_ADDRESS_0) / 4, val);
+		epc_loop_bar_write(func, (reg - PCI_BASE_ADDRESS_0) / 4, val);
 		return;
 	}
 
 	switch (reg) {
 	case PCI_COMMAND:
 		old = func->command;
-		func->command = val & LOOP_COMMAND_RW;
+		func->command = val & EPC_LOOP_COMMAND_RW;
 		fx->bus_master_enabled = !(old & PCI_COMMAND_MASTER) &&
 					 (func->command & PCI_COMMAND_MASTER);
 		fx->intx_enabled = (old & PCI_COMMAND_INTX_DISABLE) &&
@@ -317,20 +317,20 @@ static void loop_cfg_write_dword(struct loop_func *func, int reg, u32 val,
 	case PCI_INTERRUPT_LINE:
 		func->intx_line = val;
 		break;
-	case LOOP_CAP_PCIE + PCI_EXP_DEVCTL:
-		func->devctl = val & LOOP_DEVCTL_RW;
+	case EPC_LOOP_CAP_PCIE + PCI_EXP_DEVCTL:
+		func->devctl = val & EPC_LOOP_DEVCTL_RW;
 		break;
-	case LOOP_CAP_PCIE + PCI_EXP_LNKCTL:
-		func->lnkctl = val & LOOP_LNKCTL_RW;
+	case EPC_LOOP_CAP_PCIE + PCI_EXP_LNKCTL:
+		func->lnkctl = val & EPC_LOOP_LNKCTL_RW;
 		break;
 	}
 }
 
-static int loop_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
-			 int size, u32 *val)
+static int epc_loop_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
+			     int size, u32 *val)
 {
-	struct loop_epc *lepc = loop_bus_epc(bus, devfn);
-	struct loop_func *func;
+	struct epc_loop *lepc = epc_loop_bus_epc(bus, devfn);
+	struct epc_loop_func *func;
 	unsigned long flags;
 	u32 dword;
 
@@ -340,11 +340,11 @@ static int loop_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
 	func = &lepc->funcs[PCI_FUNC(devfn)];
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	if (!loop_func_visible(lepc, func)) {
+	if (!epc_loop_func_visible(lepc, func)) {
 		raw_spin_unlock_irqrestore(&lepc->lock, flags);
 		return PCIBIOS_DEVICE_NOT_FOUND;
 	}
-	dword = loop_cfg_read_dword(lepc, func, where & ~3);
+	dword = epc_loop_cfg_read_dword(lepc, func, where & ~3);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
 	dword >>= (where & 3) * 8;
@@ -352,12 +352,12 @@ static int loop_cfg_read(struct pci_bus *bus, unsigned int devfn, int where,
 	return PCIBIOS_SUCCESSFUL;
 }
 
-static int loop_cfg_write(struct pci_bus *bus, unsigned int devfn, int where,
-			  int size, u32 val)
+static int epc_loop_cfg_write(struct pci_bus *bus, unsigned int devfn, int where,
+			      int size, u32 val)
 {
-	struct loop_epc *lepc = loop_bus_epc(bus, devfn);
-	struct loop_cfg_effects fx = {};
-	struct loop_func *func;
+	struct epc_loop *lepc = epc_loop_bus_epc(bus, devfn);
+	struct epc_loop_cfg_effects fx = {};
+	struct epc_loop_func *func;
 	int shift = (where & 3) * 8;
 	unsigned long flags;
 	u32 mask, dword;
@@ -369,46 +369,46 @@ static int loop_cfg_write(struct pci_bus *bus, unsigned int devfn, int where,
 	mask = (size == 4 ? U32_MAX : GENMASK(size * 8 - 1, 0)) << shift;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	if (!loop_func_visible(lepc, func)) {
+	if (!epc_loop_func_visible(lepc, func)) {
 		raw_spin_unlock_irqrestore(&lepc->lock, flags);
 		return PCIBIOS_DEVICE_NOT_FOUND;
 	}
-	dword = loop_cfg_read_dword(lepc, func, where & ~3);
+	dword = epc_loop_cfg_read_dword(lepc, func, where & ~3);
 	/* A BAR write is judged on what was written, not on the mask read */
 	if (where >= PCI_BASE_ADDRESS_0 && where <= PCI_BASE_ADDRESS_5 + 3)
 		dword = 0;
 	dword = (dword & ~mask) | ((val << shift) & mask);
-	loop_cfg_write_dword(func, where & ~3, dword, &fx);
+	epc_loop_cfg_write_dword(func, where & ~3, dword, &fx);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
 	/* Side effects that notify or interrupt run without the lock */
 	if (fx.bus_master_enabled)
 		queue_work(lepc->host->notify_wq, &lepc->bme_work);
 	if (fx.intx_enabled)
-		loop_irq_intx_enabled(lepc, fn);
+		epc_loop_irq_intx_enabled(lepc, fn);
 	if (fx.msi_unmasked)
-		loop_irq_msi_unmasked(lepc, fn);
+		epc_loop_irq_msi_unmasked(lepc, fn);
 	return PCIBIOS_SUCCESSFUL;
 }
 
-static struct pci_ops loop_pci_ops = {
-	.read	= loop_cfg_read,
-	.write	= loop_cfg_write,
+static struct pci_ops epc_loop_pci_ops = {
+	.read	= epc_loop_cfg_read,
+	.write	= epc_loop_cfg_write,
 };
 
 /*
- * BAR addresses cannot move (see loop_bar_write()), so the PCI core must
+ * BAR addresses cannot move (see epc_loop_bar_write()), so the PCI core must
  * claim them where they are rather than assign new ones, on the first scan
  * and on any later rescan from sysfs. Marking them fixed as each device is
  * added, before resources are assigned, does that.
  */
-static int loop_bus_notify(struct notifier_block *nb, unsigned long action,
-			   void *data)
+static int epc_loop_bus_notify(struct notifier_block *nb, unsigned long action,
+			       void *data)
 {
 	struct pci_dev *pdev = to_pci_dev(data);
 	struct resource *res;
 
-	if (action != BUS_NOTIFY_ADD_DEVICE || pdev->bus->ops != &loop_pci_ops)
+	if (action != BUS_NOTIFY_ADD_DEVICE || pdev->bus->ops != &epc_loop_pci_ops)
 		return NOTIFY_DONE;
 
 	pci_dev_for_each_resource(pdev, res)
@@ -417,22 +417,22 @@ static int loop_bus_notify(struct notifier_block *nb, unsigned long action,
 	return NOTIFY_OK;
 }
 
-static struct notifier_block loop_bus_nb = {
-	.notifier_call = loop_bus_notify,
+static struct notifier_block epc_loop_bus_nb = {
+	.notifier_call = epc_loop_bus_notify,
 };
 
-int loop_bus_notifier_register(void)
+int epc_loop_bus_notifier_register(void)
 {
-	return bus_register_notifier(&pci_bus_type, &loop_bus_nb);
+	return bus_register_notifier(&pci_bus_type, &epc_loop_bus_nb);
 }
 
-void loop_bus_notifier_unregister(void)
+void epc_loop_bus_notifier_unregister(void)
 {
-	bus_unregister_notifier(&pci_bus_type, &loop_bus_nb);
+	bus_unregister_notifier(&pci_bus_type, &epc_loop_bus_nb);
 }
 
 /* PCI domains of virtual buses start above the 16-bit ones of real ones */
-static int loop_bus_free_domain(void)
+static int epc_loop_bus_free_domain(void)
 {
 	struct pci_bus *bus = NULL;
 	int domain = 0xffff;
@@ -442,7 +442,7 @@ static int loop_bus_free_domain(void)
 	return domain + 1;
 }
 
-static void loop_bus_init_windows(struct loop_host *host)
+static void epc_loop_bus_init_windows(struct epc_loop_host *host)
 {
 	resource_size_t end = host->alias_base + host->alias_size - 1;
 
@@ -474,7 +474,7 @@ static void loop_bus_init_windows(struct loop_host *host)
 }
 
 /**
- * loop_bus_create() - create the virtual root bus of a loop host
+ * epc_loop_bus_create() - create the virtual root bus of a loop host
  * @host: the loop host, with its alias window and MSI domain set up
  *
  * The bus starts empty: functions appear when their controller's link
@@ -482,7 +482,7 @@ static void loop_bus_init_windows(struct loop_host *host)
  *
  * Return: 0 or a negative error code.
  */
-int loop_bus_create(struct loop_host *host)
+int epc_loop_bus_create(struct epc_loop_host *host)
 {
 	struct pci_host_bridge *bridge;
 	int ret;
@@ -491,7 +491,7 @@ int loop_bus_create(struct loop_host *host)
 	if (!bridge)
 		return -ENOMEM;
 
-	loop_bus_init_windows(host);
+	epc_loop_bus_init_windows(host);
 	pci_add_resource(&bridge->windows, &host->busn);
 	pci_add_resource_offset(&bridge->windows, &host->win_mem,
 				host->alias_base);
@@ -502,13 +502,13 @@ int loop_bus_create(struct loop_host *host)
 	bridge->dev.parent = &host->pdev->dev;
 	bridge->sysdata = &host->sysdata;
 	bridge->busnr = 0;
-	bridge->ops = &loop_pci_ops;
-	bridge->map_irq = loop_irq_map_intx;
+	bridge->ops = &epc_loop_pci_ops;
+	bridge->map_irq = epc_loop_irq_map_intx;
 	bridge->swizzle_irq = pci_common_swizzle;
 	dev_set_msi_domain(&bridge->dev, host->msi_domain);
 
 	pci_lock_rescan_remove();
-	host->sysdata.domain = loop_bus_free_domain();
+	host->sysdata.domain = epc_loop_bus_free_domain();
 	ret = pci_scan_root_bus_bridge(bridge);
 	if (ret) {
 		pci_unlock_rescan_remove();
@@ -522,10 +522,10 @@ int loop_bus_create(struct loop_host *host)
 }
 
 /**
- * loop_bus_destroy() - remove the virtual root bus and its devices
+ * epc_loop_bus_destroy() - remove the virtual root bus and its devices
  * @host: the loop host
  */
-void loop_bus_destroy(struct loop_host *host)
+void epc_loop_bus_destroy(struct epc_loop_host *host)
 {
 	struct pci_host_bridge *bridge;
 

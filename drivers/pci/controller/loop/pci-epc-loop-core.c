@@ -29,7 +29,7 @@
 #include "pci.h"
 #include "pci-epc-loop.h"
 
-#define LOOP_ALIAS_BAR		2
+#define EPC_LOOP_ALIAS_BAR		2
 
 static unsigned int nr_controllers = 2;
 module_param(nr_controllers, uint, 0444);
@@ -37,41 +37,41 @@ MODULE_PARM_DESC(nr_controllers,
 		 "endpoint controllers per RAM alias device (1-8, default 2)");
 
 /* Controller numbers, unique across alias devices: pci-epc-loop.N */
-static DEFINE_IDA(loop_epc_ida);
+static DEFINE_IDA(epc_loop_ida);
 
 /**
- * loop_epc_host_update() - reconcile the host-side devices, asynchronously
+ * epc_loop_host_update() - reconcile the host-side devices, asynchronously
  * @host: the loop host
  */
-void loop_epc_host_update(struct loop_host *host)
+void epc_loop_host_update(struct epc_loop_host *host)
 {
 	queue_work(host->host_wq, &host->host_work);
 }
 
 /**
- * loop_epc_host_sync() - reconcile the host-side devices and wait for it
+ * epc_loop_host_sync() - reconcile the host-side devices and wait for it
  * @host: the loop host
  *
  * Must not be called with a function's or an EPC's lock held by a path the
  * host-side drivers' removal could wait on. Host-side removal happens on
  * disconnected devices, which drivers do not talk to.
  */
-void loop_epc_host_sync(struct loop_host *host)
+void epc_loop_host_sync(struct epc_loop_host *host)
 {
 	queue_work(host->host_wq, &host->host_work);
 	flush_work(&host->host_work);
 }
 
-static bool loop_slot_visible(struct loop_host *host, unsigned int devfn)
+static bool epc_loop_slot_visible(struct epc_loop_host *host, unsigned int devfn)
 {
-	struct loop_epc *lepc = host->epcs[PCI_SLOT(devfn)];
+	struct epc_loop *lepc = host->epcs[PCI_SLOT(devfn)];
 	unsigned long flags;
 	bool visible;
 
 	if (!lepc)
 		return false;
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	visible = loop_func_visible(lepc, &lepc->funcs[PCI_FUNC(devfn)]);
+	visible = epc_loop_func_visible(lepc, &lepc->funcs[PCI_FUNC(devfn)]);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 	return visible;
 }
@@ -80,15 +80,15 @@ static bool loop_slot_visible(struct loop_host *host, unsigned int devfn)
  * Remove the host-side devices whose function the host can no longer see,
  * then scan for the ones it can see and does not have yet.
  */
-static void loop_host_work(struct work_struct *work)
+static void epc_loop_host_work(struct work_struct *work)
 {
-	struct loop_host *host = container_of(work, struct loop_host, host_work);
+	struct epc_loop_host *host = container_of(work, struct epc_loop_host, host_work);
 	struct pci_dev *pdev, *tmp;
 
 	pci_lock_rescan_remove();
 	list_for_each_entry_safe_reverse(pdev, tmp, &host->bus->devices,
 					 bus_list) {
-		if (loop_slot_visible(host, pdev->devfn))
+		if (epc_loop_slot_visible(host, pdev->devfn))
 			continue;
 		pci_dev_set_disconnected(pdev, NULL);
 		pci_stop_and_remove_bus_device(pdev);
@@ -98,20 +98,20 @@ static void loop_host_work(struct work_struct *work)
 }
 
 /**
- * loop_epc_disconnect() - mark a function's host-side device as gone
+ * epc_loop_disconnect() - mark a function's host-side device as gone
  * @lepc: the controller
  * @fn: function number, or -1 for all of the controller's functions
  *
  * Host drivers then stop talking to the device; its removal follows from
  * the host work.
  */
-void loop_epc_disconnect(struct loop_epc *lepc, int fn)
+void epc_loop_disconnect(struct epc_loop *lepc, int fn)
 {
-	struct loop_host *host = lepc->host;
+	struct epc_loop_host *host = lepc->host;
 	struct pci_dev *pdev;
 	int f;
 
-	for (f = 0; f < LOOP_MAX_FUNCS; f++) {
+	for (f = 0; f < EPC_LOOP_MAX_FUNCS; f++) {
 		if (fn >= 0 && f != fn)
 			continue;
 		pdev = pci_get_slot(host->bus, PCI_DEVFN(lepc->slot, f));
@@ -122,13 +122,13 @@ void loop_epc_disconnect(struct loop_epc *lepc, int fn)
 	}
 }
 
-static bool loop_link_wanted(struct loop_epc *lepc)
+static bool epc_loop_link_wanted(struct epc_loop *lepc)
 {
 	return lepc->started && !lepc->perst && !lepc->link_forced_down;
 }
 
 /**
- * loop_epc_link_set() - bring the link to the state its inputs ask for
+ * epc_loop_link_set() - bring the link to the state its inputs ask for
  * @lepc: the controller
  *
  * Called after changing started, perst or link_forced_down, possibly with
@@ -136,21 +136,21 @@ static bool loop_link_wanted(struct loop_epc *lepc)
  * down takes effect at once for the host (configuration requests fail,
  * devices are disconnected, DMA fails) and the rest follows from works.
  */
-void loop_epc_link_set(struct loop_epc *lepc)
+void epc_loop_link_set(struct epc_loop *lepc)
 {
 	unsigned long flags;
 	bool down = false;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	if (lepc->link_up && !loop_link_wanted(lepc)) {
+	if (lepc->link_up && !epc_loop_link_wanted(lepc)) {
 		WRITE_ONCE(lepc->link_up, false);
 		down = true;
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
 	if (down) {
-		loop_epc_disconnect(lepc, -1);
-		loop_epc_host_update(lepc->host);
+		epc_loop_disconnect(lepc, -1);
+		epc_loop_host_update(lepc->host);
 	}
 	queue_work(lepc->host->notify_wq, &lepc->notify_work);
 }
@@ -160,14 +160,14 @@ void loop_epc_link_set(struct loop_epc *lepc)
  * host may see the functions, as with a real link that trains before the
  * host enumerates.
  */
-static void loop_notify_work(struct work_struct *work)
+static void epc_loop_notify_work(struct work_struct *work)
 {
-	struct loop_epc *lepc = container_of(work, struct loop_epc, notify_work);
+	struct epc_loop *lepc = container_of(work, struct epc_loop, notify_work);
 	unsigned long flags;
 	bool wanted;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	wanted = loop_link_wanted(lepc);
+	wanted = epc_loop_link_wanted(lepc);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
 	if (wanted && !lepc->notified_up) {
@@ -179,31 +179,31 @@ static void loop_notify_work(struct work_struct *work)
 	}
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	if (loop_link_wanted(lepc) && lepc->notified_up)
+	if (epc_loop_link_wanted(lepc) && lepc->notified_up)
 		WRITE_ONCE(lepc->link_up, true);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	loop_epc_host_update(lepc->host);
+	epc_loop_host_update(lepc->host);
 }
 
-static void loop_bme_work(struct work_struct *work)
+static void epc_loop_bme_work(struct work_struct *work)
 {
-	struct loop_epc *lepc = container_of(work, struct loop_epc, bme_work);
+	struct epc_loop *lepc = container_of(work, struct epc_loop, bme_work);
 
 	pci_epc_bus_master_enable_notify(lepc->epc);
 }
 
 /* Apply a change from sysfs and wait until host and functions saw it */
-static void loop_epc_settle(struct loop_epc *lepc)
+static void epc_loop_settle(struct epc_loop *lepc)
 {
-	loop_epc_link_set(lepc);
+	epc_loop_link_set(lepc);
 	flush_work(&lepc->notify_work);
-	loop_epc_host_sync(lepc->host);
+	epc_loop_host_sync(lepc->host);
 }
 
 static ssize_t link_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
 
 	return sysfs_emit(buf, "%d\n", READ_ONCE(lepc->link_up));
 }
@@ -212,7 +212,7 @@ static ssize_t link_show(struct device *dev, struct device_attribute *attr,
 static ssize_t link_store(struct device *dev, struct device_attribute *attr,
 			  const char *buf, size_t count)
 {
-	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
 	unsigned long flags;
 	bool up;
 	int ret;
@@ -225,7 +225,7 @@ static ssize_t link_store(struct device *dev, struct device_attribute *attr,
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	lepc->link_forced_down = !up;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	loop_epc_settle(lepc);
+	epc_loop_settle(lepc);
 	mutex_unlock(&lepc->ctl_lock);
 	return count;
 }
@@ -234,7 +234,7 @@ static DEVICE_ATTR_RW(link);
 static ssize_t perst_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
 
 	return sysfs_emit(buf, "%d\n", READ_ONCE(lepc->perst));
 }
@@ -248,7 +248,7 @@ static ssize_t perst_show(struct device *dev, struct device_attribute *attr,
 static ssize_t perst_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
-	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
 	unsigned long flags;
 	bool assert;
 	int fn, ret;
@@ -265,17 +265,17 @@ static ssize_t perst_store(struct device *dev, struct device_attribute *attr,
 		raw_spin_lock_irqsave(&lepc->lock, flags);
 		lepc->perst = true;
 		raw_spin_unlock_irqrestore(&lepc->lock, flags);
-		loop_epc_settle(lepc);
+		epc_loop_settle(lepc);
 		pci_epc_deinit_notify(lepc->epc);
 		/* PERST# resets the controller's core: configuration is lost */
-		for (fn = 0; fn < LOOP_MAX_FUNCS; fn++)
-			loop_func_reset(lepc, fn);
+		for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
+			epc_loop_func_reset(lepc, fn);
 	} else {
 		pci_epc_init_notify(lepc->epc);
 		raw_spin_lock_irqsave(&lepc->lock, flags);
 		lepc->perst = false;
 		raw_spin_unlock_irqrestore(&lepc->lock, flags);
-		loop_epc_settle(lepc);
+		epc_loop_settle(lepc);
 	}
 out:
 	mutex_unlock(&lepc->ctl_lock);
@@ -287,8 +287,8 @@ static DEVICE_ATTR_RW(perst);
 static ssize_t windows_mapped_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
-	struct loop_epc *lepc = epc_get_drvdata(to_pci_epc(dev));
-	struct loop_window_map *map;
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
+	struct epc_loop_window_map *map;
 	unsigned long flags;
 	unsigned int n = 0;
 
@@ -301,47 +301,47 @@ static ssize_t windows_mapped_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(windows_mapped);
 
-static struct attribute *loop_epc_attrs[] = {
+static struct attribute *epc_loop_attrs[] = {
 	&dev_attr_link.attr,
 	&dev_attr_perst.attr,
 	&dev_attr_windows_mapped.attr,
 	NULL,
 };
 
-static const struct attribute_group loop_epc_group = {
-	.attrs = loop_epc_attrs,
+static const struct attribute_group epc_loop_group = {
+	.attrs = epc_loop_attrs,
 };
 
-static void loop_epc_init_state(struct loop_epc *lepc)
+static void epc_loop_init_state(struct epc_loop *lepc)
 {
 	int fn;
 
 	raw_spin_lock_init(&lepc->lock);
 	mutex_init(&lepc->ctl_lock);
-	INIT_WORK(&lepc->notify_work, loop_notify_work);
-	INIT_WORK(&lepc->bme_work, loop_bme_work);
+	INIT_WORK(&lepc->notify_work, epc_loop_notify_work);
+	INIT_WORK(&lepc->bme_work, epc_loop_bme_work);
 	INIT_LIST_HEAD(&lepc->maps);
-	for (fn = 0; fn < LOOP_MAX_FUNCS; fn++)
+	for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
 		lepc->funcs[fn].msi.mmc = U8_MAX;
 }
 
-static void loop_epc_free(struct loop_epc *lepc)
+static void epc_loop_free(struct epc_loop *lepc)
 {
 	int fn;
 
-	for (fn = 0; fn < LOOP_MAX_FUNCS; fn++)
+	for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
 		bitmap_free(lepc->funcs[fn].msix.pending);
 	mutex_destroy(&lepc->ctl_lock);
 	kfree(lepc);
 }
 
 /**
- * struct loop_epc_pdata - what a controller's platform device is created with
+ * struct epc_loop_pdata - what a controller's platform device is created with
  * @host: the loop host
  * @slot: the controller's slot on the host's bus
  */
-struct loop_epc_pdata {
-	struct loop_host *host;
+struct epc_loop_pdata {
+	struct epc_loop_host *host;
 	unsigned int slot;
 };
 
@@ -351,37 +351,37 @@ struct loop_epc_pdata {
  * BAR memory is allocated for. dmaengine wants that device bound to a
  * driver, hence the platform driver below.
  */
-static int loop_epc_probe(struct platform_device *pdev)
+static int epc_loop_probe(struct platform_device *pdev)
 {
-	const struct loop_epc_pdata *pdata = dev_get_platdata(&pdev->dev);
-	struct loop_host *host = pdata->host;
-	struct loop_epc *lepc;
+	const struct epc_loop_pdata *pdata = dev_get_platdata(&pdev->dev);
+	struct epc_loop_host *host = pdata->host;
+	struct epc_loop *lepc;
 	int ret;
 
 	lepc = kzalloc(sizeof(*lepc), GFP_KERNEL);
 	if (!lepc)
 		return -ENOMEM;
-	loop_epc_init_state(lepc);
+	epc_loop_init_state(lepc);
 	lepc->host = host;
-	lepc->profile = loop_profile_get();
+	lepc->profile = epc_loop_profile_get();
 	lepc->slot = pdata->slot;
 	lepc->pdev = pdev;
 
-	lepc->epc = pci_epc_create(&pdev->dev, &loop_epc_ops);
+	lepc->epc = pci_epc_create(&pdev->dev, &epc_loop_ops);
 	if (IS_ERR(lepc->epc)) {
 		ret = PTR_ERR(lepc->epc);
 		goto err_free;
 	}
-	lepc->epc->max_functions = LOOP_MAX_FUNCS;
+	lepc->epc->max_functions = EPC_LOOP_MAX_FUNCS;
 	epc_set_drvdata(lepc->epc, lepc);
 
-	ret = loop_epc_windows_init(lepc);
+	ret = epc_loop_windows_init(lepc);
 	if (ret)
 		goto err_epc;
-	ret = loop_dma_register(lepc);
+	ret = epc_loop_dma_register(lepc);
 	if (ret)
 		goto err_windows;
-	ret = sysfs_create_group(&lepc->epc->dev.kobj, &loop_epc_group);
+	ret = sysfs_create_group(&lepc->epc->dev.kobj, &epc_loop_group);
 	if (ret)
 		goto err_dma;
 
@@ -394,57 +394,57 @@ static int loop_epc_probe(struct platform_device *pdev)
 	return 0;
 
 err_dma:
-	loop_dma_unregister(lepc);
+	epc_loop_dma_unregister(lepc);
 err_windows:
-	loop_epc_windows_exit(lepc);
+	epc_loop_windows_exit(lepc);
 err_epc:
 	pci_epc_destroy(lepc->epc);
 err_free:
-	loop_epc_free(lepc);
+	epc_loop_free(lepc);
 	return ret;
 }
 
-static void loop_epc_remove(struct platform_device *pdev)
+static void epc_loop_remove(struct platform_device *pdev)
 {
-	struct loop_epc *lepc = platform_get_drvdata(pdev);
-	struct loop_host *host = lepc->host;
+	struct epc_loop *lepc = platform_get_drvdata(pdev);
+	struct epc_loop_host *host = lepc->host;
 	unsigned long flags;
 
-	sysfs_remove_group(&lepc->epc->dev.kobj, &loop_epc_group);
+	sysfs_remove_group(&lepc->epc->dev.kobj, &epc_loop_group);
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	lepc->started = false;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	loop_epc_settle(lepc);
+	epc_loop_settle(lepc);
 	cancel_work_sync(&lepc->bme_work);
 
-	loop_dma_unregister(lepc);
-	loop_epc_windows_exit(lepc);
+	epc_loop_dma_unregister(lepc);
+	epc_loop_windows_exit(lepc);
 	pci_epc_destroy(lepc->epc);
 
 	/* Scans read the controllers under this lock */
 	pci_lock_rescan_remove();
 	host->epcs[lepc->slot] = NULL;
 	pci_unlock_rescan_remove();
-	loop_epc_free(lepc);
+	epc_loop_free(lepc);
 }
 
 /*
  * No unbind from sysfs: a controller goes away with its alias device, which
  * user space unbinds once no function uses the controller.
  */
-static struct platform_driver loop_epc_driver = {
+static struct platform_driver epc_loop_driver = {
 	.driver = {
 		.name			= "pci-epc-loop",
 		.suppress_bind_attrs	= true,
 	},
-	.probe		= loop_epc_probe,
-	.remove		= loop_epc_remove,
+	.probe		= epc_loop_probe,
+	.remove		= epc_loop_remove,
 };
 
-static int loop_epc_add(struct loop_host *host, unsigned int slot)
+static int epc_loop_add(struct epc_loop_host *host, unsigned int slot)
 {
-	struct loop_epc_pdata pdata = { .host = host, .slot = slot };
+	struct epc_loop_pdata pdata = { .host = host, .slot = slot };
 	struct platform_device_info info = {
 		.parent		= &host->pdev->dev,
 		.name		= "pci-epc-loop",
@@ -454,12 +454,12 @@ static int loop_epc_add(struct loop_host *host, unsigned int slot)
 	};
 	struct platform_device *pdev;
 
-	info.id = ida_alloc(&loop_epc_ida, GFP_KERNEL);
+	info.id = ida_alloc(&epc_loop_ida, GFP_KERNEL);
 	if (info.id < 0)
 		return info.id;
 	pdev = platform_device_register_full(&info);
 	if (IS_ERR(pdev)) {
-		ida_free(&loop_epc_ida, info.id);
+		ida_free(&epc_loop_ida, info.id);
 		return PTR_ERR(pdev);
 	}
 	host->epc_pdevs[slot] = pdev;
@@ -470,7 +470,7 @@ static int loop_epc_add(struct loop_host *host, unsigned int slot)
 	return 0;
 }
 
-static int loop_ram_end_cb(struct resource *res, void *arg)
+static int epc_loop_ram_end_cb(struct resource *res, void *arg)
 {
 	resource_size_t *end = arg;
 
@@ -483,7 +483,7 @@ static int loop_ram_end_cb(struct resource *res, void *arg)
  * base + P. Check both, so that a misconfigured machine fails here with a
  * clear message rather than with a host driver reading the wrong memory.
  */
-static int loop_check_alias(struct loop_host *host)
+static int epc_loop_check_alias(struct epc_loop_host *host)
 {
 	struct device *dev = &host->pdev->dev;
 	resource_size_t ram_end = 0;
@@ -494,7 +494,7 @@ static int loop_check_alias(struct loop_host *host)
 
 	walk_iomem_res_desc(IORES_DESC_NONE,
 			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, U64_MAX,
-			    &ram_end, loop_ram_end_cb);
+			    &ram_end, epc_loop_ram_end_cb);
 	if (ram_end > host->alias_size) {
 		dev_err(dev, "RAM ends at %pa, beyond the %pa alias window\n",
 			&ram_end, &host->alias_size);
@@ -514,7 +514,7 @@ static int loop_check_alias(struct loop_host *host)
 	WRITE_ONCE(*local, cookie);
 	if (readq(alias) != cookie) {
 		dev_err(dev, "BAR%d does not alias RAM: its memory backend must be the guest RAM file\n",
-			LOOP_ALIAS_BAR);
+			EPC_LOOP_ALIAS_BAR);
 		ret = -ENODEV;
 	}
 	iounmap(alias);
@@ -522,7 +522,7 @@ static int loop_check_alias(struct loop_host *host)
 	return ret;
 }
 
-static void loop_host_free(struct loop_host *host)
+static void epc_loop_host_free(struct epc_loop_host *host)
 {
 	if (host->notify_wq)
 		destroy_workqueue(host->notify_wq);
@@ -531,7 +531,7 @@ static void loop_host_free(struct loop_host *host)
 	kfree(host);
 }
 
-static void loop_host_teardown(struct loop_host *host)
+static void epc_loop_host_teardown(struct epc_loop_host *host)
 {
 	int slot, id;
 
@@ -542,40 +542,40 @@ static void loop_host_teardown(struct loop_host *host)
 			continue;
 		id = pdev->id;
 		platform_device_unregister(pdev);
-		ida_free(&loop_epc_ida, id);
+		ida_free(&epc_loop_ida, id);
 	}
-	loop_bus_destroy(host);
-	loop_irq_exit(host);
-	loop_host_free(host);
+	epc_loop_bus_destroy(host);
+	epc_loop_irq_exit(host);
+	epc_loop_host_free(host);
 }
 
-static int loop_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+static int epc_loop_host_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct loop_host *host;
+	struct epc_loop_host *host;
 	unsigned int slot;
 	int ret;
 
-	if (!nr_controllers || nr_controllers > LOOP_MAX_EPCS) {
+	if (!nr_controllers || nr_controllers > EPC_LOOP_MAX_EPCS) {
 		dev_err(&pdev->dev, "nr_controllers must be 1 to %d\n",
-			LOOP_MAX_EPCS);
+			EPC_LOOP_MAX_EPCS);
 		return -EINVAL;
 	}
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
-	if (!(pci_resource_flags(pdev, LOOP_ALIAS_BAR) & IORESOURCE_MEM))
+	if (!(pci_resource_flags(pdev, EPC_LOOP_ALIAS_BAR) & IORESOURCE_MEM))
 		return -ENODEV;
 
 	host = kzalloc(sizeof(*host), GFP_KERNEL);
 	if (!host)
 		return -ENOMEM;
 	host->pdev = pdev;
-	host->alias_base = pci_resource_start(pdev, LOOP_ALIAS_BAR);
-	host->alias_size = pci_resource_len(pdev, LOOP_ALIAS_BAR);
+	host->alias_base = pci_resource_start(pdev, EPC_LOOP_ALIAS_BAR);
+	host->alias_size = pci_resource_len(pdev, EPC_LOOP_ALIAS_BAR);
 	host->nr_epcs = nr_controllers;
-	INIT_WORK(&host->host_work, loop_host_work);
+	INIT_WORK(&host->host_work, epc_loop_host_work);
 
-	ret = loop_check_alias(host);
+	ret = epc_loop_check_alias(host);
 	if (ret)
 		goto err_free;
 
@@ -586,17 +586,17 @@ static int loop_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_free;
 	}
 
-	ret = loop_irq_init(host);
+	ret = epc_loop_irq_init(host);
 	if (ret)
 		goto err_free;
-	ret = loop_bus_create(host);
+	ret = epc_loop_bus_create(host);
 	if (ret)
 		goto err_irq;
 
 	for (slot = 0; slot < host->nr_epcs; slot++) {
-		ret = loop_epc_add(host, slot);
+		ret = epc_loop_add(host, slot);
 		if (ret) {
-			loop_host_teardown(host);
+			epc_loop_host_teardown(host);
 			return ret;
 		}
 	}
@@ -608,63 +608,63 @@ static int loop_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 err_irq:
-	loop_irq_exit(host);
+	epc_loop_irq_exit(host);
 err_free:
-	loop_host_free(host);
+	epc_loop_host_free(host);
 	return ret;
 }
 
-static void loop_remove(struct pci_dev *pdev)
+static void epc_loop_host_remove(struct pci_dev *pdev)
 {
-	loop_host_teardown(pci_get_drvdata(pdev));
+	epc_loop_host_teardown(pci_get_drvdata(pdev));
 }
 
-static const struct pci_device_id loop_ids[] = {
+static const struct pci_device_id epc_loop_host_ids[] = {
 	{ PCI_DEVICE(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1110) },	/* ivshmem */
 	{ }
 };
-MODULE_DEVICE_TABLE(pci, loop_ids);
+MODULE_DEVICE_TABLE(pci, epc_loop_host_ids);
 
-static struct pci_driver loop_driver = {
+static struct pci_driver epc_loop_host_driver = {
 	.name		= "pci-epc-loop",
-	.id_table	= loop_ids,
-	.probe		= loop_probe,
-	.remove		= loop_remove,
+	.id_table	= epc_loop_host_ids,
+	.probe		= epc_loop_host_probe,
+	.remove		= epc_loop_host_remove,
 };
 
-static int __init loop_init(void)
+static int __init epc_loop_init(void)
 {
 	int ret;
 
-	ret = loop_profile_init();
+	ret = epc_loop_profile_init();
 	if (ret)
 		return ret;
-	ret = loop_bus_notifier_register();
+	ret = epc_loop_bus_notifier_register();
 	if (ret)
 		return ret;
-	ret = platform_driver_register(&loop_epc_driver);
+	ret = platform_driver_register(&epc_loop_driver);
 	if (ret)
 		goto err_notifier;
-	ret = pci_register_driver(&loop_driver);
+	ret = pci_register_driver(&epc_loop_host_driver);
 	if (ret)
 		goto err_platform;
 	return 0;
 
 err_platform:
-	platform_driver_unregister(&loop_epc_driver);
+	platform_driver_unregister(&epc_loop_driver);
 err_notifier:
-	loop_bus_notifier_unregister();
+	epc_loop_bus_notifier_unregister();
 	return ret;
 }
-module_init(loop_init);
+module_init(epc_loop_init);
 
-static void __exit loop_exit(void)
+static void __exit epc_loop_exit(void)
 {
-	pci_unregister_driver(&loop_driver);
-	platform_driver_unregister(&loop_epc_driver);
-	loop_bus_notifier_unregister();
+	pci_unregister_driver(&epc_loop_host_driver);
+	platform_driver_unregister(&epc_loop_driver);
+	epc_loop_bus_notifier_unregister();
 }
-module_exit(loop_exit);
+module_exit(epc_loop_exit);
 
 MODULE_DESCRIPTION("Loopback PCI endpoint controller");
 MODULE_LICENSE("GPL");

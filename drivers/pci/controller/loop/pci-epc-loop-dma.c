@@ -30,14 +30,14 @@
 #include "pci-epc-loop.h"
 
 /* Transfers copied from the irq_work: each at most ... */
-#define LOOP_DMA_INLINE_MAX	SZ_4K
+#define EPC_LOOP_DMA_INLINE_MAX	SZ_4K
 /* ... and this much in one run of the irq_work */
-#define LOOP_DMA_INLINE_BUDGET	SZ_64K
+#define EPC_LOOP_DMA_INLINE_BUDGET	SZ_64K
 
-#define LOOP_DMA_WIDTHS	(BIT(DMA_SLAVE_BUSWIDTH_1_BYTE) | \
-			 BIT(DMA_SLAVE_BUSWIDTH_2_BYTES) | \
-			 BIT(DMA_SLAVE_BUSWIDTH_4_BYTES) | \
-			 BIT(DMA_SLAVE_BUSWIDTH_8_BYTES))
+#define EPC_LOOP_DMA_WIDTHS	(BIT(DMA_SLAVE_BUSWIDTH_1_BYTE) | \
+				 BIT(DMA_SLAVE_BUSWIDTH_2_BYTES) | \
+				 BIT(DMA_SLAVE_BUSWIDTH_4_BYTES) | \
+				 BIT(DMA_SLAVE_BUSWIDTH_8_BYTES))
 
 /*
  * A benchmark aid. A board's DMA engine moves data without a CPU; here a
@@ -55,13 +55,13 @@ module_param_unsafe(dma_discard_min, uint, 0644);
 MODULE_PARM_DESC(dma_discard_min,
 		 "benchmark only: transfers to the host of at least this many bytes move no data (0: off, the default)");
 
-struct loop_dma_seg {
+struct epc_loop_dma_seg {
 	dma_addr_t local;
 	u32 len;
 };
 
 /**
- * struct loop_dma_desc - one prepared transfer
+ * struct epc_loop_dma_desc - one prepared transfer
  * @tx: the dmaengine descriptor
  * @node: entry in the channel's submitted or issued list
  * @dir: DMA_DEV_TO_MEM (host to local) or DMA_MEM_TO_DEV (local to host)
@@ -72,7 +72,7 @@ struct loop_dma_seg {
  * @nr_segs: number of local segments
  * @segs: the local segments
  */
-struct loop_dma_desc {
+struct epc_loop_dma_desc {
 	struct dma_async_tx_descriptor tx;
 	struct list_head node;
 	enum dma_transfer_direction dir;
@@ -80,22 +80,22 @@ struct loop_dma_desc {
 	size_t len;
 	bool ram;
 	unsigned int nr_segs;
-	struct loop_dma_seg segs[] __counted_by(nr_segs);
+	struct epc_loop_dma_seg segs[] __counted_by(nr_segs);
 };
 
-static struct loop_dma_chan *to_loop_chan(struct dma_chan *chan)
+static struct epc_loop_dma_chan *to_epc_loop_chan(struct dma_chan *chan)
 {
-	return container_of(chan, struct loop_dma_chan, chan);
+	return container_of(chan, struct epc_loop_dma_chan, chan);
 }
 
-static struct loop_dma_desc *to_loop_desc(struct dma_async_tx_descriptor *tx)
+static struct epc_loop_dma_desc *to_epc_loop_desc(struct dma_async_tx_descriptor *tx)
 {
-	return container_of(tx, struct loop_dma_desc, tx);
+	return container_of(tx, struct epc_loop_dma_desc, tx);
 }
 
-static dma_cookie_t loop_dma_submit(struct dma_async_tx_descriptor *tx)
+static dma_cookie_t epc_loop_dma_submit(struct dma_async_tx_descriptor *tx)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(tx->chan);
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(tx->chan);
 	struct dma_chan *chan = tx->chan;
 	unsigned long flags;
 	dma_cookie_t cookie;
@@ -106,20 +106,20 @@ static dma_cookie_t loop_dma_submit(struct dma_async_tx_descriptor *tx)
 		cookie = DMA_MIN_COOKIE;
 	chan->cookie = cookie;
 	tx->cookie = cookie;
-	list_add_tail(&to_loop_desc(tx)->node, &lchan->submitted);
+	list_add_tail(&to_epc_loop_desc(tx)->node, &lchan->submitted);
 	spin_unlock_irqrestore(&lchan->lock, flags);
 	return cookie;
 }
 
 /* Are the local segments and the host range they map to all RAM? */
-static bool loop_dma_ram(const struct loop_dma_desc *desc)
+static bool epc_loop_dma_ram(const struct epc_loop_dma_desc *desc)
 {
 	u64 remote = desc->remote;
 	unsigned int i;
 
 	for (i = 0; i < desc->nr_segs; i++) {
-		if (!loop_ram_range(desc->segs[i].local, desc->segs[i].len) ||
-		    !loop_ram_range(remote, desc->segs[i].len))
+		if (!epc_loop_ram_range(desc->segs[i].local, desc->segs[i].len) ||
+		    !epc_loop_ram_range(remote, desc->segs[i].len))
 			return false;
 		remote += desc->segs[i].len;
 	}
@@ -127,12 +127,12 @@ static bool loop_dma_ram(const struct loop_dma_desc *desc)
 }
 
 static struct dma_async_tx_descriptor *
-loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
-		       unsigned int sg_len, enum dma_transfer_direction dir,
+epc_loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
+			   unsigned int sg_len, enum dma_transfer_direction dir,
 		       unsigned long flags, void *context)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
-	struct loop_dma_desc *desc;
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
+	struct epc_loop_dma_desc *desc;
 	struct scatterlist *sg;
 	unsigned long lock_flags;
 	unsigned int i;
@@ -156,18 +156,18 @@ loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	desc->remote = dir == DMA_DEV_TO_MEM ? lchan->config.src_addr :
 					       lchan->config.dst_addr;
 	spin_unlock_irqrestore(&lchan->lock, lock_flags);
-	desc->ram = loop_dma_ram(desc);
+	desc->ram = epc_loop_dma_ram(desc);
 
 	dma_async_tx_descriptor_init(&desc->tx, chan);
 	desc->tx.flags = flags;
-	desc->tx.tx_submit = loop_dma_submit;
+	desc->tx.tx_submit = epc_loop_dma_submit;
 	return &desc->tx;
 }
 
-static int loop_dma_config(struct dma_chan *chan,
-			   struct dma_slave_config *config)
+static int epc_loop_dma_config(struct dma_chan *chan,
+			       struct dma_slave_config *config)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
 	unsigned long flags;
 
 	spin_lock_irqsave(&lchan->lock, flags);
@@ -177,29 +177,29 @@ static int loop_dma_config(struct dma_chan *chan,
 }
 
 /* The first issued descriptor, or NULL; called with the lock held */
-static struct loop_dma_desc *loop_dma_first(struct loop_dma_chan *lchan)
+static struct epc_loop_dma_desc *epc_loop_dma_first(struct epc_loop_dma_chan *lchan)
 {
-	return list_first_entry_or_null(&lchan->issued, struct loop_dma_desc,
+	return list_first_entry_or_null(&lchan->issued, struct epc_loop_dma_desc,
 					node);
 }
 
-static void loop_dma_issue_pending(struct dma_chan *chan)
+static void epc_loop_dma_issue_pending(struct dma_chan *chan)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
-	struct loop_dma_desc *first;
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
+	struct epc_loop_dma_desc *first;
 	unsigned long flags;
 	bool inline_copy;
 
 	spin_lock_irqsave(&lchan->lock, flags);
 	list_splice_tail_init(&lchan->submitted, &lchan->issued);
-	first = loop_dma_first(lchan);
+	first = epc_loop_dma_first(lchan);
 	if (lchan->running || !first) {
 		/* The owner takes the new descriptors too */
 		spin_unlock_irqrestore(&lchan->lock, flags);
 		return;
 	}
 	lchan->running = true;
-	inline_copy = first->len <= LOOP_DMA_INLINE_MAX;
+	inline_copy = first->len <= EPC_LOOP_DMA_INLINE_MAX;
 	spin_unlock_irqrestore(&lchan->lock, flags);
 
 	if (inline_copy)
@@ -216,8 +216,8 @@ static void loop_dma_issue_pending(struct dma_chan *chan)
  * becomes in a kernel built for size. The stores are weakly ordered: the
  * caller orders them before the completion.
  */
-static void loop_dma_copy(struct loop_dma_desc *desc,
-			  struct loop_dma_seg *seg, u64 remote)
+static void epc_loop_dma_copy(struct epc_loop_dma_desc *desc,
+			      struct epc_loop_dma_seg *seg, u64 remote)
 {
 	phys_addr_t src, dst;
 
@@ -232,7 +232,7 @@ static void loop_dma_copy(struct loop_dma_desc *desc,
 }
 
 /* Does the benchmark aid skip this transfer's copy? See dma_discard_min */
-static bool loop_dma_discards(const struct loop_dma_desc *desc)
+static bool epc_loop_dma_discards(const struct epc_loop_dma_desc *desc)
 {
 	unsigned int discard_min = READ_ONCE(dma_discard_min);
 
@@ -246,11 +246,11 @@ static bool loop_dma_discards(const struct loop_dma_desc *desc)
 	return true;
 }
 
-static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
-					     struct loop_dma_desc *desc,
+static enum dmaengine_tx_result epc_loop_dma_run(struct epc_loop_dma_chan *lchan,
+						 struct epc_loop_dma_desc *desc,
 					     u32 *residue)
 {
-	bool discard = loop_dma_discards(desc);
+	bool discard = epc_loop_dma_discards(desc);
 	u64 remote = desc->remote;
 	unsigned int i;
 
@@ -263,7 +263,7 @@ static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 			return desc->dir == DMA_DEV_TO_MEM ?
 			       DMA_TRANS_READ_FAILED : DMA_TRANS_WRITE_FAILED;
 		if (!discard)
-			loop_dma_copy(desc, &desc->segs[i], remote);
+			epc_loop_dma_copy(desc, &desc->segs[i], remote);
 		remote += desc->segs[i].len;
 		*residue -= desc->segs[i].len;
 	}
@@ -272,8 +272,8 @@ static enum dmaengine_tx_result loop_dma_run(struct loop_dma_chan *lchan,
 	return DMA_TRANS_NOERROR;
 }
 
-static void loop_dma_complete(struct loop_dma_chan *lchan,
-			      struct loop_dma_desc *desc,
+static void epc_loop_dma_complete(struct epc_loop_dma_chan *lchan,
+				  struct epc_loop_dma_desc *desc,
 			      struct dmaengine_result *res, bool in_irq)
 {
 	struct dma_async_tx_descriptor *tx = &desc->tx;
@@ -307,15 +307,15 @@ static void loop_dma_complete(struct loop_dma_chan *lchan,
  * one, give up the channel (return NULL, *@handed is false); with a longer
  * one, keep owning it for the worker (return NULL, *@handed is true).
  */
-static struct loop_dma_desc *loop_dma_take(struct loop_dma_chan *lchan,
-					   size_t max_len, bool *handed)
+static struct epc_loop_dma_desc *epc_loop_dma_take(struct epc_loop_dma_chan *lchan,
+						   size_t max_len, bool *handed)
 {
-	struct loop_dma_desc *desc;
+	struct epc_loop_dma_desc *desc;
 	unsigned long flags;
 
 	*handed = false;
 	spin_lock_irqsave(&lchan->lock, flags);
-	desc = loop_dma_first(lchan);
+	desc = epc_loop_dma_first(lchan);
 	if (!desc)
 		lchan->running = false;
 	else if (desc->len > max_len)
@@ -327,31 +327,31 @@ static struct loop_dma_desc *loop_dma_take(struct loop_dma_chan *lchan,
 	return *handed ? NULL : desc;
 }
 
-static void loop_dma_run_one(struct loop_dma_chan *lchan,
-			     struct loop_dma_desc *desc, bool in_irq)
+static void epc_loop_dma_run_one(struct epc_loop_dma_chan *lchan,
+				 struct epc_loop_dma_desc *desc, bool in_irq)
 {
 	struct dmaengine_result res = { };
 
-	res.result = loop_dma_run(lchan, desc, &res.residue);
-	loop_dma_complete(lchan, desc, &res, in_irq);
+	res.result = epc_loop_dma_run(lchan, desc, &res.residue);
+	epc_loop_dma_complete(lchan, desc, &res, in_irq);
 }
 
-static void loop_dma_irq_work(struct irq_work *work)
+static void epc_loop_dma_irq_work(struct irq_work *work)
 {
-	struct loop_dma_chan *lchan = container_of(work, struct loop_dma_chan,
+	struct epc_loop_dma_chan *lchan = container_of(work, struct epc_loop_dma_chan,
 						   irq_work);
-	struct loop_dma_desc *desc;
-	size_t budget = LOOP_DMA_INLINE_BUDGET;
+	struct epc_loop_dma_desc *desc;
+	size_t budget = EPC_LOOP_DMA_INLINE_BUDGET;
 	bool handed;
 
 	for (;;) {
-		desc = loop_dma_take(lchan, min_t(size_t, budget,
-						  LOOP_DMA_INLINE_MAX),
+		desc = epc_loop_dma_take(lchan, min_t(size_t, budget,
+						      EPC_LOOP_DMA_INLINE_MAX),
 				     &handed);
 		if (!desc)
 			break;
 		budget -= desc->len;
-		loop_dma_run_one(lchan, desc, true);
+		epc_loop_dma_run_one(lchan, desc, true);
 	}
 
 	/* A long transfer, or too much for an interrupt: the worker goes on */
@@ -359,24 +359,24 @@ static void loop_dma_irq_work(struct irq_work *work)
 		queue_work(lchan->epc->dma_wq, &lchan->work);
 }
 
-static void loop_dma_work(struct work_struct *work)
+static void epc_loop_dma_work(struct work_struct *work)
 {
-	struct loop_dma_chan *lchan = container_of(work, struct loop_dma_chan,
+	struct epc_loop_dma_chan *lchan = container_of(work, struct epc_loop_dma_chan,
 						   work);
-	struct loop_dma_desc *desc;
+	struct epc_loop_dma_desc *desc;
 	bool handed;
 
-	while ((desc = loop_dma_take(lchan, SIZE_MAX, &handed))) {
-		loop_dma_run_one(lchan, desc, false);
+	while ((desc = epc_loop_dma_take(lchan, SIZE_MAX, &handed))) {
+		epc_loop_dma_run_one(lchan, desc, false);
 		cond_resched();
 	}
 }
 
-static enum dma_status loop_dma_tx_status(struct dma_chan *chan,
-					  dma_cookie_t cookie,
+static enum dma_status epc_loop_dma_tx_status(struct dma_chan *chan,
+					      dma_cookie_t cookie,
 					  struct dma_tx_state *state)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
 	dma_cookie_t last, used;
 	enum dma_status status;
 	unsigned long flags;
@@ -393,10 +393,10 @@ static enum dma_status loop_dma_tx_status(struct dma_chan *chan,
 	return status;
 }
 
-static int loop_dma_terminate_all(struct dma_chan *chan)
+static int epc_loop_dma_terminate_all(struct dma_chan *chan)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
-	struct loop_dma_desc *desc, *tmp;
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
+	struct epc_loop_dma_desc *desc, *tmp;
 	unsigned long flags;
 	LIST_HEAD(dropped);
 
@@ -410,18 +410,18 @@ static int loop_dma_terminate_all(struct dma_chan *chan)
 	return 0;
 }
 
-static void loop_dma_synchronize(struct dma_chan *chan)
+static void epc_loop_dma_synchronize(struct dma_chan *chan)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
 
 	/* The irq_work may hand over to the worker: wait for it first */
 	irq_work_sync(&lchan->irq_work);
 	flush_work(&lchan->work);
 }
 
-static int loop_dma_alloc_chan_resources(struct dma_chan *chan)
+static int epc_loop_dma_alloc_chan_resources(struct dma_chan *chan)
 {
-	struct loop_dma_chan *lchan = to_loop_chan(chan);
+	struct epc_loop_dma_chan *lchan = to_epc_loop_chan(chan);
 
 	chan->cookie = DMA_MIN_COOKIE;
 	chan->completed_cookie = DMA_MIN_COOKIE;
@@ -429,21 +429,21 @@ static int loop_dma_alloc_chan_resources(struct dma_chan *chan)
 	return 0;
 }
 
-static void loop_dma_free_chan_resources(struct dma_chan *chan)
+static void epc_loop_dma_free_chan_resources(struct dma_chan *chan)
 {
-	loop_dma_terminate_all(chan);
-	loop_dma_synchronize(chan);
+	epc_loop_dma_terminate_all(chan);
+	epc_loop_dma_synchronize(chan);
 }
 
 /* A channel of an eDMA moves data one way: say which */
-static void loop_dma_caps(struct dma_chan *chan, struct dma_slave_caps *caps)
+static void epc_loop_dma_caps(struct dma_chan *chan, struct dma_slave_caps *caps)
 {
-	caps->directions = to_loop_chan(chan)->directions;
+	caps->directions = to_epc_loop_chan(chan)->directions;
 }
 
 /* The profile's channels: read-only ones first, then write-only, then both */
-static u32 loop_dma_chan_directions(const struct loop_profile *profile,
-				    unsigned int i)
+static u32 epc_loop_dma_chan_directions(const struct epc_loop_profile *profile,
+					unsigned int i)
 {
 	if (i < profile->dma_read_chans)
 		return BIT(DMA_DEV_TO_MEM);
@@ -453,22 +453,22 @@ static u32 loop_dma_chan_directions(const struct loop_profile *profile,
 }
 
 /**
- * loop_dma_register() - register a controller's DMA channels
+ * epc_loop_dma_register() - register a controller's DMA channels
  * @lepc: the controller
  *
  * Registers the channels its profile has, and nothing when it has none.
  *
  * Return: 0 or a negative error code.
  */
-int loop_dma_register(struct loop_epc *lepc)
+int epc_loop_dma_register(struct epc_loop *lepc)
 {
-	const struct loop_profile *profile = lepc->profile;
+	const struct epc_loop_profile *profile = lepc->profile;
 	struct dma_device *dma = &lepc->dma;
 	int i, ret;
 
 	lepc->nr_dma_chans = min(profile->dma_read_chans +
 				 profile->dma_write_chans +
-				 profile->dma_both_chans, LOOP_DMA_CHANNELS);
+				 profile->dma_both_chans, EPC_LOOP_DMA_CHANNELS);
 	if (!lepc->nr_dma_chans)
 		return 0;
 
@@ -482,29 +482,29 @@ int loop_dma_register(struct loop_epc *lepc)
 	dma_cap_set(DMA_SLAVE, dma->cap_mask);
 	dma_cap_set(DMA_PRIVATE, dma->cap_mask);
 	dma->directions = BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
-	dma->src_addr_widths = LOOP_DMA_WIDTHS;
-	dma->dst_addr_widths = LOOP_DMA_WIDTHS;
+	dma->src_addr_widths = EPC_LOOP_DMA_WIDTHS;
+	dma->dst_addr_widths = EPC_LOOP_DMA_WIDTHS;
 	dma->residue_granularity = DMA_RESIDUE_GRANULARITY_DESCRIPTOR;
-	dma->device_alloc_chan_resources = loop_dma_alloc_chan_resources;
-	dma->device_free_chan_resources = loop_dma_free_chan_resources;
-	dma->device_prep_slave_sg = loop_dma_prep_slave_sg;
-	dma->device_config = loop_dma_config;
-	dma->device_issue_pending = loop_dma_issue_pending;
-	dma->device_tx_status = loop_dma_tx_status;
-	dma->device_terminate_all = loop_dma_terminate_all;
-	dma->device_synchronize = loop_dma_synchronize;
-	dma->device_caps = loop_dma_caps;
+	dma->device_alloc_chan_resources = epc_loop_dma_alloc_chan_resources;
+	dma->device_free_chan_resources = epc_loop_dma_free_chan_resources;
+	dma->device_prep_slave_sg = epc_loop_dma_prep_slave_sg;
+	dma->device_config = epc_loop_dma_config;
+	dma->device_issue_pending = epc_loop_dma_issue_pending;
+	dma->device_tx_status = epc_loop_dma_tx_status;
+	dma->device_terminate_all = epc_loop_dma_terminate_all;
+	dma->device_synchronize = epc_loop_dma_synchronize;
+	dma->device_caps = epc_loop_dma_caps;
 
 	for (i = 0; i < lepc->nr_dma_chans; i++) {
-		struct loop_dma_chan *lchan = &lepc->dma_chans[i];
+		struct epc_loop_dma_chan *lchan = &lepc->dma_chans[i];
 
 		lchan->epc = lepc;
-		lchan->directions = loop_dma_chan_directions(profile, i);
+		lchan->directions = epc_loop_dma_chan_directions(profile, i);
 		spin_lock_init(&lchan->lock);
 		INIT_LIST_HEAD(&lchan->submitted);
 		INIT_LIST_HEAD(&lchan->issued);
-		INIT_WORK(&lchan->work, loop_dma_work);
-		init_irq_work(&lchan->irq_work, loop_dma_irq_work);
+		INIT_WORK(&lchan->work, epc_loop_dma_work);
+		init_irq_work(&lchan->irq_work, epc_loop_dma_irq_work);
 		lchan->chan.device = dma;
 		list_add_tail(&lchan->chan.device_node, &dma->channels);
 	}
@@ -518,10 +518,10 @@ int loop_dma_register(struct loop_epc *lepc)
 }
 
 /**
- * loop_dma_unregister() - unregister a controller's DMA channels
+ * epc_loop_dma_unregister() - unregister a controller's DMA channels
  * @lepc: the controller
  */
-void loop_dma_unregister(struct loop_epc *lepc)
+void epc_loop_dma_unregister(struct epc_loop *lepc)
 {
 	if (!lepc->nr_dma_chans)
 		return;

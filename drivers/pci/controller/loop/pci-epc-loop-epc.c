@@ -21,15 +21,15 @@
 
 #include "pci-epc-loop.h"
 
-static struct loop_epc *to_loop_epc(struct pci_epc *epc)
+static struct epc_loop *to_epc_loop(struct pci_epc *epc)
 {
 	return epc_get_drvdata(epc);
 }
 
-static int loop_epc_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
+static int epc_loop_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
 				 struct pci_epf_header *hdr)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
+	struct epc_loop *lepc = to_epc_loop(epc);
 	unsigned long flags;
 
 	if (vfn)
@@ -41,12 +41,12 @@ static int loop_epc_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
 	/* The link may be up already: let the host find the function */
-	loop_epc_host_update(lepc->host);
+	epc_loop_host_update(lepc->host);
 	return 0;
 }
 
 /* What the profile's controller allows for this BAR */
-static int loop_epc_check_bar_desc(struct loop_epc *lepc,
+static int epc_loop_check_bar_desc(struct epc_loop *lepc,
 				   struct pci_epf_bar *epf_bar)
 {
 	const struct pci_epc_bar_desc *desc =
@@ -71,14 +71,14 @@ static int loop_epc_check_bar_desc(struct loop_epc *lepc,
 	return 0;
 }
 
-static int loop_epc_check_bar(struct loop_epc *lepc, struct pci_epf_bar *epf_bar)
+static int epc_loop_check_bar(struct epc_loop *lepc, struct pci_epf_bar *epf_bar)
 {
 	struct device *dev = &lepc->pdev->dev;
 	phys_addr_t phys = epf_bar->phys_addr;
 	u64 size = epf_bar->size;
 	int ret;
 
-	ret = loop_epc_check_bar_desc(lepc, epf_bar);
+	ret = epc_loop_check_bar_desc(lepc, epf_bar);
 	if (ret)
 		return ret;
 	if (epf_bar->flags & PCI_BASE_ADDRESS_SPACE_IO) {
@@ -91,7 +91,7 @@ static int loop_epc_check_bar(struct loop_epc *lepc, struct pci_epf_bar *epf_bar
 		return -EINVAL;
 	}
 	/* The host reaches BAR memory through the alias of RAM only */
-	if (!loop_ram_range(phys, size) || phys + size > lepc->host->alias_size) {
+	if (!epc_loop_ram_range(phys, size) || phys + size > lepc->host->alias_size) {
 		dev_err(dev, "BAR%d: memory at %pa is not RAM inside the alias window\n",
 			epf_bar->barno, &phys);
 		return -EINVAL;
@@ -104,18 +104,18 @@ static int loop_epc_check_bar(struct loop_epc *lepc, struct pci_epf_bar *epf_bar
 	return 0;
 }
 
-static int loop_epc_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
+static int epc_loop_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 			    struct pci_epf_bar *epf_bar)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_func *func = &lepc->funcs[fn];
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_func *func = &lepc->funcs[fn];
 	enum pci_barno barno = epf_bar->barno;
 	unsigned long flags;
 	int ret;
 
 	if (vfn)
 		return -EINVAL;
-	ret = loop_epc_check_bar(lepc, epf_bar);
+	ret = epc_loop_check_bar(lepc, epf_bar);
 	if (ret)
 		return ret;
 
@@ -128,7 +128,7 @@ static int loop_epc_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 		   func->bar[barno - 1].flags & PCI_BASE_ADDRESS_MEM_TYPE_64) {
 		ret = -EBUSY;
 	} else {
-		func->bar[barno] = (struct loop_bar) {
+		func->bar[barno] = (struct epc_loop_bar) {
 			.size		= epf_bar->size,
 			.bus_addr	= epf_bar->phys_addr,
 			.virt		= epf_bar->addr,
@@ -140,16 +140,16 @@ static int loop_epc_set_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 }
 
 /**
- * loop_func_reset() - return a function's emulated state to power-on
+ * epc_loop_func_reset() - return a function's emulated state to power-on
  * @lepc: the controller
  * @fn: function number
  *
  * Header, BARs, capabilities and what the host wrote are forgotten, so that
  * the next function bound at this number starts from a clean slate.
  */
-void loop_func_reset(struct loop_epc *lepc, u8 fn)
+void epc_loop_func_reset(struct epc_loop *lepc, u8 fn)
 {
-	struct loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_func *func = &lepc->funcs[fn];
 	unsigned long *pending;
 	unsigned long flags;
 
@@ -167,11 +167,11 @@ void loop_func_reset(struct loop_epc *lepc, u8 fn)
  * from the host first, as a surprise removal, and wait until the host-side
  * device is gone. The function shows again when it writes its header.
  */
-static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
+static void epc_loop_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 			       struct pci_epf_bar *epf_bar)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_func *func = &lepc->funcs[fn];
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_func *func = &lepc->funcs[fn];
 	bool bars_left = false;
 	unsigned long flags;
 	int i;
@@ -183,8 +183,8 @@ static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 	func->has_header = false;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 
-	loop_epc_disconnect(lepc, fn);
-	loop_epc_host_sync(lepc->host);
+	epc_loop_disconnect(lepc, fn);
+	epc_loop_host_sync(lepc->host);
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	memset(&func->bar[epf_bar->barno], 0, sizeof(func->bar[0]));
@@ -194,12 +194,12 @@ static void loop_epc_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 
 	/* A function that gave up its last BAR is gone: forget its setup */
 	if (!bars_left)
-		loop_func_reset(lepc, fn);
+		epc_loop_func_reset(lepc, fn);
 }
 
-static int loop_epc_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)
+static int epc_loop_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
+	struct epc_loop *lepc = to_epc_loop(epc);
 	unsigned long flags;
 
 	/* mmc is log2 of the vector count: at most 32 vectors */
@@ -212,10 +212,10 @@ static int loop_epc_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)
 	return 0;
 }
 
-static int loop_epc_get_msi(struct pci_epc *epc, u8 fn, u8 vfn)
+static int epc_loop_get_msi(struct pci_epc *epc, u8 fn, u8 vfn)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_msi *msi = &lepc->funcs[fn].msi;
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_msi *msi = &lepc->funcs[fn].msi;
 	unsigned long flags;
 	int ret = -EINVAL;
 
@@ -226,16 +226,16 @@ static int loop_epc_get_msi(struct pci_epc *epc, u8 fn, u8 vfn)
 	return ret;
 }
 
-static int loop_epc_set_msix(struct pci_epc *epc, u8 fn, u8 vfn, u16 nr,
+static int epc_loop_set_msix(struct pci_epc *epc, u8 fn, u8 vfn, u16 nr,
 			     enum pci_barno bir, u32 offset)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_msix *msix = &lepc->funcs[fn].msix;
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_msix *msix = &lepc->funcs[fn].msix;
 	unsigned long *pending, *old;
 	unsigned long flags;
 
 	/* The table and the PBA must be QWORD aligned in the BAR */
-	if (vfn || !nr || nr > LOOP_MAX_MSIX || bir >= PCI_STD_NUM_BARS ||
+	if (vfn || !nr || nr > EPC_LOOP_MAX_MSIX || bir >= PCI_STD_NUM_BARS ||
 	    !IS_ALIGNED(offset, 8) || !lepc->profile->features.msix_capable)
 		return -EINVAL;
 
@@ -257,10 +257,10 @@ static int loop_epc_set_msix(struct pci_epc *epc, u8 fn, u8 vfn, u16 nr,
 	return 0;
 }
 
-static int loop_epc_get_msix(struct pci_epc *epc, u8 fn, u8 vfn)
+static int epc_loop_get_msix(struct pci_epc *epc, u8 fn, u8 vfn)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_msix *msix = &lepc->funcs[fn].msix;
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_msix *msix = &lepc->funcs[fn].msix;
 	unsigned long flags;
 	int ret = -EINVAL;
 
@@ -271,10 +271,10 @@ static int loop_epc_get_msix(struct pci_epc *epc, u8 fn, u8 vfn)
 	return ret;
 }
 
-static int loop_epc_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
+static int epc_loop_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
 			      unsigned int type, u16 num)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
+	struct epc_loop *lepc = to_epc_loop(epc);
 
 	if (vfn)
 		return -EINVAL;
@@ -291,18 +291,18 @@ static int loop_epc_raise_irq(struct pci_epc *epc, u8 fn, u8 vfn,
 		return -EINVAL;
 	}
 	/* PCIe ordering: the writes before the interrupt reach the host first */
-	loop_epc_windows_sync(lepc, fn);
-	return loop_irq_raise(lepc, fn, type, num);
+	epc_loop_windows_sync(lepc, fn);
+	return epc_loop_irq_raise(lepc, fn, type, num);
 }
 
 /*
  * An outbound window maps host addresses aligned to an iATU region: map
  * the region around the range, and tell where the range starts in it.
  */
-static u64 loop_epc_align_addr(struct pci_epc *epc, u64 pci_addr,
+static u64 epc_loop_align_addr(struct pci_epc *epc, u64 pci_addr,
 			       size_t *size, size_t *offset)
 {
-	size_t align = to_loop_epc(epc)->profile->window_align;
+	size_t align = to_epc_loop(epc)->profile->window_align;
 
 	if (!align) {
 		*offset = 0;
@@ -313,12 +313,12 @@ static u64 loop_epc_align_addr(struct pci_epc *epc, u64 pci_addr,
 	return pci_addr - *offset;
 }
 
-static void *loop_window_virt(struct loop_epc *lepc, phys_addr_t phys,
-			      size_t size)
+static void *epc_loop_window_virt(struct epc_loop *lepc, phys_addr_t phys,
+				  size_t size)
 {
 	int i;
 
-	for (i = 0; i < LOOP_WINDOWS; i++) {
+	for (i = 0; i < EPC_LOOP_WINDOWS; i++) {
 		struct pci_epc_mem_window *win = &lepc->windows[i];
 
 		if (phys >= win->phys_base &&
@@ -329,22 +329,22 @@ static void *loop_window_virt(struct loop_epc *lepc, phys_addr_t phys,
 	return NULL;
 }
 
-static void loop_window_map_free(struct loop_window_map *map)
+static void epc_loop_window_map_free(struct epc_loop_window_map *map)
 {
 	bitmap_free(map->dirty);
 	kvfree(map->snapshot);
 	kfree(map);
 }
 
-static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
+static int epc_loop_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 			     phys_addr_t phys, u64 pci_addr, size_t size)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_window_map *map;
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_window_map *map;
 	unsigned long flags;
 	void *virt;
 
-	virt = loop_window_virt(lepc, phys, size);
+	virt = epc_loop_window_virt(lepc, phys, size);
 	if (vfn || !virt)
 		return -EINVAL;
 	/* As an iATU would: a region starts on its alignment, both sides */
@@ -358,7 +358,7 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 		return -EINVAL;
 	}
 	/* Only host RAM can be bounced; anything else has no kernel mapping */
-	if (!loop_ram_range(pci_addr, size)) {
+	if (!epc_loop_ram_range(pci_addr, size)) {
 		dev_err_ratelimited(&lepc->pdev->dev,
 				    "cannot map host address %#llx (+%zu): not RAM\n",
 				    pci_addr, size);
@@ -373,7 +373,7 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	map->snapshot = kvmalloc(size, GFP_KERNEL);
 	map->dirty = bitmap_zalloc(DIV_ROUND_UP(size, sizeof(u64)), GFP_KERNEL);
 	if (!map->snapshot || !map->dirty) {
-		loop_window_map_free(map);
+		epc_loop_window_map_free(map);
 		return -ENOMEM;
 	}
 	map->fn = fn;
@@ -389,7 +389,7 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 	if (lepc->profile->ob_windows &&
 	    lepc->nr_maps >= lepc->profile->ob_windows) {
 		raw_spin_unlock_irqrestore(&lepc->lock, flags);
-		loop_window_map_free(map);
+		epc_loop_window_map_free(map);
 		dev_err_ratelimited(&lepc->pdev->dev,
 				    "no free outbound window (%u in use)\n",
 				    lepc->profile->ob_windows);
@@ -403,8 +403,8 @@ static int loop_epc_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 }
 
 /* The 8-byte word @bit of a window, and its length (the last may be short) */
-static size_t loop_window_word(struct loop_window_map *map, unsigned int bit,
-			       size_t *len)
+static size_t epc_loop_window_word(struct epc_loop_window_map *map, unsigned int bit,
+				   size_t *len)
 {
 	size_t off = bit * sizeof(u64);
 
@@ -425,7 +425,7 @@ static size_t loop_window_word(struct loop_window_map *map, unsigned int bit,
  * - what changed is recorded, then delivered from the first word to the
  *   last.
  */
-static void loop_window_write_back(struct loop_window_map *map)
+static void epc_loop_window_write_back(struct epc_loop_window_map *map)
 {
 	unsigned int nr = DIV_ROUND_UP(map->size, sizeof(u64)), bit;
 	u8 *host = phys_to_virt(map->pci_addr);
@@ -434,21 +434,21 @@ static void loop_window_write_back(struct loop_window_map *map)
 	size_t off, len;
 
 	for (bit = nr; bit--; ) {
-		off = loop_window_word(map, bit, &len);
+		off = epc_loop_window_word(map, bit, &len);
 		if (memcmp(now + off, then + off, len)) {
 			memcpy(then + off, now + off, len);
 			__set_bit(bit, map->dirty);
 		}
 	}
 	for_each_set_bit(bit, map->dirty, nr) {
-		off = loop_window_word(map, bit, &len);
+		off = epc_loop_window_word(map, bit, &len);
 		memcpy(host + off, then + off, len);
 		__clear_bit(bit, map->dirty);
 	}
 }
 
 /**
- * loop_epc_windows_sync() - deliver what functions wrote through windows
+ * epc_loop_windows_sync() - deliver what functions wrote through windows
  * @lepc: the controller
  * @fn: the function whose windows to deliver, or -1 for all
  *
@@ -456,36 +456,36 @@ static void loop_window_write_back(struct loop_window_map *map)
  * work while windows are mapped: a posted write does not wait for an
  * unmap to reach the host.
  */
-void loop_epc_windows_sync(struct loop_epc *lepc, int fn)
+void epc_loop_windows_sync(struct epc_loop *lepc, int fn)
 {
-	struct loop_window_map *map;
+	struct epc_loop_window_map *map;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	if (lepc->link_up) {
 		list_for_each_entry(map, &lepc->maps, node) {
 			if (fn < 0 || map->fn == fn)
-				loop_window_write_back(map);
+				epc_loop_window_write_back(map);
 		}
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
 
-static void loop_epc_windows_work(struct work_struct *work)
+static void epc_loop_windows_work(struct work_struct *work)
 {
-	struct loop_epc *lepc = container_of(to_delayed_work(work),
-					     struct loop_epc, windows_work);
+	struct epc_loop *lepc = container_of(to_delayed_work(work),
+					     struct epc_loop, windows_work);
 
-	loop_epc_windows_sync(lepc, -1);
+	epc_loop_windows_sync(lepc, -1);
 	if (!list_empty_careful(&lepc->maps))
 		queue_delayed_work(system_wq, &lepc->windows_work, 1);
 }
 
-static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
+static void epc_loop_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 				phys_addr_t phys)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
-	struct loop_window_map *map, *found = NULL;
+	struct epc_loop *lepc = to_epc_loop(epc);
+	struct epc_loop_window_map *map, *found = NULL;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
@@ -495,76 +495,76 @@ static void loop_epc_unmap_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 			list_del(&map->node);
 			WRITE_ONCE(lepc->nr_maps, lepc->nr_maps - 1);
 			if (lepc->link_up)
-				loop_window_write_back(map);
+				epc_loop_window_write_back(map);
 			break;
 		}
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 	if (found)
-		loop_window_map_free(found);
+		epc_loop_window_map_free(found);
 }
 
-static int loop_epc_start(struct pci_epc *epc)
+static int epc_loop_start(struct pci_epc *epc)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
+	struct epc_loop *lepc = to_epc_loop(epc);
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	lepc->started = true;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	loop_epc_link_set(lepc);
+	epc_loop_link_set(lepc);
 	return 0;
 }
 
-static void loop_epc_stop(struct pci_epc *epc)
+static void epc_loop_stop(struct pci_epc *epc)
 {
-	struct loop_epc *lepc = to_loop_epc(epc);
+	struct epc_loop *lepc = to_epc_loop(epc);
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	lepc->started = false;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-	loop_epc_link_set(lepc);
+	epc_loop_link_set(lepc);
 }
 
 static const struct pci_epc_features *
-loop_epc_get_features(struct pci_epc *epc, u8 fn, u8 vfn)
+epc_loop_get_features(struct pci_epc *epc, u8 fn, u8 vfn)
 {
-	return &to_loop_epc(epc)->profile->features;
+	return &to_epc_loop(epc)->profile->features;
 }
 
-const struct pci_epc_ops loop_epc_ops = {
-	.write_header	= loop_epc_write_header,
-	.set_bar	= loop_epc_set_bar,
-	.clear_bar	= loop_epc_clear_bar,
-	.align_addr	= loop_epc_align_addr,
-	.map_addr	= loop_epc_map_addr,
-	.unmap_addr	= loop_epc_unmap_addr,
-	.set_msi	= loop_epc_set_msi,
-	.get_msi	= loop_epc_get_msi,
-	.set_msix	= loop_epc_set_msix,
-	.get_msix	= loop_epc_get_msix,
-	.raise_irq	= loop_epc_raise_irq,
-	.start		= loop_epc_start,
-	.stop		= loop_epc_stop,
-	.get_features	= loop_epc_get_features,
+const struct pci_epc_ops epc_loop_ops = {
+	.write_header	= epc_loop_write_header,
+	.set_bar	= epc_loop_set_bar,
+	.clear_bar	= epc_loop_clear_bar,
+	.align_addr	= epc_loop_align_addr,
+	.map_addr	= epc_loop_map_addr,
+	.unmap_addr	= epc_loop_unmap_addr,
+	.set_msi	= epc_loop_set_msi,
+	.get_msi	= epc_loop_get_msi,
+	.set_msix	= epc_loop_set_msix,
+	.get_msix	= epc_loop_get_msix,
+	.raise_irq	= epc_loop_raise_irq,
+	.start		= epc_loop_start,
+	.stop		= epc_loop_stop,
+	.get_features	= epc_loop_get_features,
 	.owner		= THIS_MODULE,
 };
 
 /**
- * loop_epc_windows_init() - allocate and declare the outbound windows
+ * epc_loop_windows_init() - allocate and declare the outbound windows
  * @lepc: the controller, with its EPC created
  *
  * Return: 0 or a negative error code.
  */
-int loop_epc_windows_init(struct loop_epc *lepc)
+int epc_loop_windows_init(struct epc_loop *lepc)
 {
 	int i, ret;
 
-	INIT_DELAYED_WORK(&lepc->windows_work, loop_epc_windows_work);
-	for (i = 0; i < LOOP_WINDOWS; i++) {
+	INIT_DELAYED_WORK(&lepc->windows_work, epc_loop_windows_work);
+	for (i = 0; i < EPC_LOOP_WINDOWS; i++) {
 		struct page *page = alloc_pages(GFP_KERNEL | __GFP_ZERO,
-						LOOP_WINDOW_ORDER);
+						EPC_LOOP_WINDOW_ORDER);
 
 		if (!page) {
 			ret = -ENOMEM;
@@ -573,39 +573,39 @@ int loop_epc_windows_init(struct loop_epc *lepc)
 		lepc->win_pages[i] = page;
 		lepc->windows[i] = (struct pci_epc_mem_window) {
 			.phys_base	= lepc->host->alias_base + page_to_phys(page),
-			.size		= PAGE_SIZE << LOOP_WINDOW_ORDER,
+			.size		= PAGE_SIZE << EPC_LOOP_WINDOW_ORDER,
 			.page_size	= max_t(size_t, PAGE_SIZE,
 						lepc->profile->window_align),
 		};
 	}
 
-	ret = pci_epc_multi_mem_init(lepc->epc, lepc->windows, LOOP_WINDOWS);
+	ret = pci_epc_multi_mem_init(lepc->epc, lepc->windows, EPC_LOOP_WINDOWS);
 	if (!ret)
 		return 0;
 err_free:
 	while (i--) {
-		__free_pages(lepc->win_pages[i], LOOP_WINDOW_ORDER);
+		__free_pages(lepc->win_pages[i], EPC_LOOP_WINDOW_ORDER);
 		lepc->win_pages[i] = NULL;
 	}
 	return ret;
 }
 
 /**
- * loop_epc_windows_exit() - release the outbound windows
+ * epc_loop_windows_exit() - release the outbound windows
  * @lepc: the controller
  */
-void loop_epc_windows_exit(struct loop_epc *lepc)
+void epc_loop_windows_exit(struct epc_loop *lepc)
 {
-	struct loop_window_map *map, *tmp;
+	struct epc_loop_window_map *map, *tmp;
 	int i;
 
 	cancel_delayed_work_sync(&lepc->windows_work);
 	pci_epc_mem_exit(lepc->epc);
 	list_for_each_entry_safe(map, tmp, &lepc->maps, node) {
 		list_del(&map->node);
-		loop_window_map_free(map);
+		epc_loop_window_map_free(map);
 	}
 	lepc->nr_maps = 0;
-	for (i = 0; i < LOOP_WINDOWS; i++)
-		__free_pages(lepc->win_pages[i], LOOP_WINDOW_ORDER);
+	for (i = 0; i < EPC_LOOP_WINDOWS; i++)
+		__free_pages(lepc->win_pages[i], EPC_LOOP_WINDOW_ORDER);
 }

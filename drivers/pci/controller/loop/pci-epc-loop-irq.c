@@ -22,27 +22,27 @@
 
 #include "pci-epc-loop.h"
 
-static struct loop_host *loop_bus_host(struct pci_bus *bus)
+static struct epc_loop_host *epc_loop_bus_host(struct pci_bus *bus)
 {
-	return container_of(bus->sysdata, struct loop_host, sysdata);
+	return container_of(bus->sysdata, struct epc_loop_host, sysdata);
 }
 
-static unsigned int loop_intx_hwirq(unsigned int slot, unsigned int fn)
+static unsigned int epc_loop_intx_hwirq(unsigned int slot, unsigned int fn)
 {
-	return slot * LOOP_MAX_FUNCS + fn;
+	return slot * EPC_LOOP_MAX_FUNCS + fn;
 }
 
 /* Hard interrupt context: hand every pending hwirq to its handler */
-static void loop_irq_work(struct irq_work *work)
+static void epc_loop_irq_work(struct irq_work *work)
 {
-	struct loop_host *host = container_of(work, struct loop_host, irq_work);
+	struct epc_loop_host *host = container_of(work, struct epc_loop_host, irq_work);
 	unsigned int hwirq;
 
-	for_each_set_bit(hwirq, host->msi_pending, LOOP_MSI_HWIRQS)
+	for_each_set_bit(hwirq, host->msi_pending, EPC_LOOP_MSI_HWIRQS)
 		if (test_and_clear_bit(hwirq, host->msi_pending))
 			generic_handle_domain_irq(host->msi_domain, hwirq);
 
-	for_each_set_bit(hwirq, host->intx_pending, LOOP_INTX_HWIRQS)
+	for_each_set_bit(hwirq, host->intx_pending, EPC_LOOP_INTX_HWIRQS)
 		if (test_and_clear_bit(hwirq, host->intx_pending))
 			generic_handle_domain_irq(host->intx_domain, hwirq);
 }
@@ -52,15 +52,15 @@ static void loop_irq_work(struct irq_work *work)
  * ours, or whose vector belongs to another function, is dropped: on real
  * hardware it would be a stray write somewhere in host memory.
  */
-static void loop_msi_send(struct loop_epc *lepc, u8 fn, u64 addr, u32 data)
+static void epc_loop_msi_send(struct epc_loop *lepc, u8 fn, u64 addr, u32 data)
 {
-	struct loop_host *host = lepc->host;
+	struct epc_loop_host *host = lepc->host;
 	struct irq_data *d = NULL;
 	struct msi_desc *desc;
 	struct pci_dev *pdev;
 	unsigned int virq;
 
-	if (addr == LOOP_MSI_ADDRESS && data < LOOP_MSI_HWIRQS) {
+	if (addr == EPC_LOOP_MSI_ADDRESS && data < EPC_LOOP_MSI_HWIRQS) {
 		virq = irq_find_mapping(host->msi_domain, data);
 		d = virq ? irq_domain_get_irq_data(host->msi_domain, virq) : NULL;
 	}
@@ -77,10 +77,10 @@ static void loop_msi_send(struct loop_epc *lepc, u8 fn, u64 addr, u32 data)
 	irq_work_queue(&host->irq_work);
 }
 
-static __le32 *loop_msix_entry(struct loop_func *func, u16 vec)
+static __le32 *epc_loop_msix_entry(struct epc_loop_func *func, u16 vec)
 {
-	struct loop_msix *msix = &func->msix;
-	struct loop_bar *bar = &func->bar[msix->bir];
+	struct epc_loop_msix *msix = &func->msix;
+	struct epc_loop_bar *bar = &func->bar[msix->bir];
 	u64 offset = msix->table_offset + (u64)vec * PCI_MSIX_ENTRY_SIZE;
 
 	if (!bar->virt || offset + PCI_MSIX_ENTRY_SIZE > bar->size)
@@ -89,10 +89,10 @@ static __le32 *loop_msix_entry(struct loop_func *func, u16 vec)
 }
 
 /* The Pending Bit Array lives in the BAR, next to the table */
-static void loop_msix_set_pba(struct loop_func *func, u16 vec, bool pending)
+static void epc_loop_msix_set_pba(struct epc_loop_func *func, u16 vec, bool pending)
 {
-	struct loop_msix *msix = &func->msix;
-	struct loop_bar *bar = &func->bar[msix->bir];
+	struct epc_loop_msix *msix = &func->msix;
+	struct epc_loop_bar *bar = &func->bar[msix->bir];
 	u64 offset = msix->pba_offset + vec / 64 * sizeof(u64);
 	__le64 *word;
 	u64 val;
@@ -108,7 +108,7 @@ static void loop_msix_set_pba(struct loop_func *func, u16 vec, bool pending)
 	WRITE_ONCE(*word, cpu_to_le64(val));
 }
 
-static bool loop_msix_masked(struct loop_func *func, __le32 *entry)
+static bool epc_loop_msix_masked(struct epc_loop_func *func, __le32 *entry)
 {
 	u32 vctrl = le32_to_cpu(READ_ONCE(entry[PCI_MSIX_ENTRY_VECTOR_CTRL / 4]));
 
@@ -116,46 +116,46 @@ static bool loop_msix_masked(struct loop_func *func, __le32 *entry)
 	       (vctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
 }
 
-static void loop_msix_fire(struct loop_epc *lepc, u8 fn, __le32 *entry)
+static void epc_loop_msix_fire(struct epc_loop *lepc, u8 fn, __le32 *entry)
 {
 	u64 addr = le32_to_cpu(READ_ONCE(entry[PCI_MSIX_ENTRY_LOWER_ADDR / 4])) |
 		   (u64)le32_to_cpu(READ_ONCE(entry[PCI_MSIX_ENTRY_UPPER_ADDR / 4])) << 32;
 
-	loop_msi_send(lepc, fn, addr,
-		      le32_to_cpu(READ_ONCE(entry[PCI_MSIX_ENTRY_DATA / 4])));
+	epc_loop_msi_send(lepc, fn, addr,
+			  le32_to_cpu(READ_ONCE(entry[PCI_MSIX_ENTRY_DATA / 4])));
 }
 
-static int loop_raise_msix(struct loop_epc *lepc, u8 fn, u16 num)
+static int epc_loop_raise_msix(struct epc_loop *lepc, u8 fn, u16 num)
 {
-	struct loop_func *func = &lepc->funcs[fn];
-	struct loop_msix *msix = &func->msix;
+	struct epc_loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_msix *msix = &func->msix;
 	__le32 *entry;
 
 	if (!(msix->ctrl & PCI_MSIX_FLAGS_ENABLE) || num < 1 || num > msix->nr)
 		return -EINVAL;
-	entry = loop_msix_entry(func, num - 1);
+	entry = epc_loop_msix_entry(func, num - 1);
 	if (!entry)
 		return -EINVAL;
-	if (loop_msix_masked(func, entry)) {
+	if (epc_loop_msix_masked(func, entry)) {
 		set_bit(num - 1, msix->pending);
-		loop_msix_set_pba(func, num - 1, true);
+		epc_loop_msix_set_pba(func, num - 1, true);
 		return 0;
 	}
-	loop_msix_fire(lepc, fn, entry);
+	epc_loop_msix_fire(lepc, fn, entry);
 	return 0;
 }
 
 /* Multiple messages differ in the low bits of the data */
-static u32 loop_msi_data(struct loop_msi *msi, u32 vec)
+static u32 epc_loop_msi_data(struct epc_loop_msi *msi, u32 vec)
 {
 	unsigned int nvec = 1 << FIELD_GET(PCI_MSI_FLAGS_QSIZE, msi->ctrl);
 
 	return (msi->data & ~(nvec - 1)) | vec;
 }
 
-static int loop_raise_msi(struct loop_epc *lepc, u8 fn, u16 num)
+static int epc_loop_raise_msi(struct epc_loop *lepc, u8 fn, u16 num)
 {
-	struct loop_msi *msi = &lepc->funcs[fn].msi;
+	struct epc_loop_msi *msi = &lepc->funcs[fn].msi;
 	unsigned int nvec = 1 << FIELD_GET(PCI_MSI_FLAGS_QSIZE, msi->ctrl);
 	u32 vec = num - 1;
 
@@ -165,13 +165,13 @@ static int loop_raise_msi(struct loop_epc *lepc, u8 fn, u16 num)
 		msi->pending |= BIT(vec);
 		return 0;
 	}
-	loop_msi_send(lepc, fn, msi->addr, loop_msi_data(msi, vec));
+	epc_loop_msi_send(lepc, fn, msi->addr, epc_loop_msi_data(msi, vec));
 	return 0;
 }
 
-static int loop_raise_intx(struct loop_epc *lepc, u8 fn)
+static int epc_loop_raise_intx(struct epc_loop *lepc, u8 fn)
 {
-	struct loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_func *func = &lepc->funcs[fn];
 
 	if (!func->hdr.interrupt_pin)
 		return -EINVAL;
@@ -179,13 +179,13 @@ static int loop_raise_intx(struct loop_epc *lepc, u8 fn)
 		func->intx_pending = true;
 		return 0;
 	}
-	set_bit(loop_intx_hwirq(lepc->slot, fn), lepc->host->intx_pending);
+	set_bit(epc_loop_intx_hwirq(lepc->slot, fn), lepc->host->intx_pending);
 	irq_work_queue(&lepc->host->irq_work);
 	return 0;
 }
 
 /**
- * loop_irq_raise() - raise an interrupt of a function towards the host
+ * epc_loop_irq_raise() - raise an interrupt of a function towards the host
  * @lepc: the controller
  * @fn: function number
  * @type: PCI_IRQ_INTX, PCI_IRQ_MSI or PCI_IRQ_MSIX
@@ -196,23 +196,23 @@ static int loop_raise_intx(struct loop_epc *lepc, u8 fn)
  * not enabled bus mastering (a message is a memory write), -EINVAL for a
  * vector or type the host did not enable.
  */
-int loop_irq_raise(struct loop_epc *lepc, u8 fn, unsigned int type, u16 num)
+int epc_loop_irq_raise(struct epc_loop *lepc, u8 fn, unsigned int type, u16 num)
 {
-	struct loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_func *func = &lepc->funcs[fn];
 	unsigned long flags;
 	int ret;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	if (!loop_func_visible(lepc, func))
+	if (!epc_loop_func_visible(lepc, func))
 		ret = -ENOLINK;
 	else if (type == PCI_IRQ_INTX)
-		ret = loop_raise_intx(lepc, fn);
+		ret = epc_loop_raise_intx(lepc, fn);
 	else if (!(func->command & PCI_COMMAND_MASTER))
 		ret = -EIO;
 	else if (type == PCI_IRQ_MSI)
-		ret = loop_raise_msi(lepc, fn, num);
+		ret = epc_loop_raise_msi(lepc, fn, num);
 	else if (type == PCI_IRQ_MSIX)
-		ret = loop_raise_msix(lepc, fn, num);
+		ret = epc_loop_raise_msix(lepc, fn, num);
 	else
 		ret = -EINVAL;
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
@@ -220,18 +220,18 @@ int loop_irq_raise(struct loop_epc *lepc, u8 fn, unsigned int type, u16 num)
 }
 
 /**
- * loop_irq_msi_unmasked() - send vectors that fired while masked
+ * epc_loop_irq_msi_unmasked() - send vectors that fired while masked
  * @lepc: the controller
  * @fn: the function whose MSI or MSI-X masks the host lifted
  *
  * Called from configuration writes and from the MSI chip's unmask, both
  * atomic.
  */
-void loop_irq_msi_unmasked(struct loop_epc *lepc, u8 fn)
+void epc_loop_irq_msi_unmasked(struct epc_loop *lepc, u8 fn)
 {
-	struct loop_func *func = &lepc->funcs[fn];
-	struct loop_msix *msix = &func->msix;
-	struct loop_msi *msi = &func->msi;
+	struct epc_loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_msix *msix = &func->msix;
+	struct epc_loop_msi *msi = &func->msi;
 	unsigned long flags;
 	unsigned int vec;
 	__le32 *entry;
@@ -242,44 +242,44 @@ void loop_irq_msi_unmasked(struct loop_epc *lepc, u8 fn)
 
 		msi->pending &= ~ready;
 		for_each_set_bit(vec, (unsigned long *)&ready, 32)
-			loop_msi_send(lepc, fn, msi->addr,
-				      loop_msi_data(msi, vec));
+			epc_loop_msi_send(lepc, fn, msi->addr,
+					  epc_loop_msi_data(msi, vec));
 	}
 	if (msix->nr && (msix->ctrl & PCI_MSIX_FLAGS_ENABLE)) {
 		for_each_set_bit(vec, msix->pending, msix->nr) {
-			entry = loop_msix_entry(func, vec);
-			if (!entry || loop_msix_masked(func, entry))
+			entry = epc_loop_msix_entry(func, vec);
+			if (!entry || epc_loop_msix_masked(func, entry))
 				continue;
 			clear_bit(vec, msix->pending);
-			loop_msix_set_pba(func, vec, false);
-			loop_msix_fire(lepc, fn, entry);
+			epc_loop_msix_set_pba(func, vec, false);
+			epc_loop_msix_fire(lepc, fn, entry);
 		}
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
 
 /**
- * loop_irq_intx_enabled() - send an INTx that fired while INTx was disabled
+ * epc_loop_irq_intx_enabled() - send an INTx that fired while INTx was disabled
  * @lepc: the controller
  * @fn: the function whose Interrupt Disable bit the host cleared
  */
-void loop_irq_intx_enabled(struct loop_epc *lepc, u8 fn)
+void epc_loop_irq_intx_enabled(struct epc_loop *lepc, u8 fn)
 {
-	struct loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_func *func = &lepc->funcs[fn];
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	if (func->intx_pending) {
 		func->intx_pending = false;
-		set_bit(loop_intx_hwirq(lepc->slot, fn), lepc->host->intx_pending);
+		set_bit(epc_loop_intx_hwirq(lepc->slot, fn), lepc->host->intx_pending);
 		irq_work_queue(&lepc->host->irq_work);
 	}
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
 
-static int loop_irq_retrigger(struct irq_data *d)
+static int epc_loop_irq_retrigger(struct irq_data *d)
 {
-	struct loop_host *host = irq_data_get_irq_chip_data(d);
+	struct epc_loop_host *host = irq_data_get_irq_chip_data(d);
 
 	if (d->domain == host->msi_domain)
 		set_bit(d->hwirq, host->msi_pending);
@@ -289,24 +289,24 @@ static int loop_irq_retrigger(struct irq_data *d)
 	return 1;
 }
 
-static void loop_msi_compose(struct irq_data *d, struct msi_msg *msg)
+static void epc_loop_msi_compose(struct irq_data *d, struct msi_msg *msg)
 {
-	msg->address_lo = LOOP_MSI_ADDRESS;
+	msg->address_lo = EPC_LOOP_MSI_ADDRESS;
 	msg->address_hi = 0;
 	msg->data = d->hwirq;
 }
 
 /* MSI-X masks live in the BAR: check for vectors left pending there */
-static void loop_msi_unmask(struct irq_data *d)
+static void epc_loop_msi_unmask(struct irq_data *d)
 {
-	struct loop_host *host = irq_data_get_irq_chip_data(d);
+	struct epc_loop_host *host = irq_data_get_irq_chip_data(d);
 	struct msi_desc *desc = irq_data_get_msi_desc(d);
 	struct pci_dev *pdev = msi_desc_to_pci_dev(desc);
 
 	pci_msi_unmask_irq(d);
 	if (desc->pci.msi_attrib.is_msix && PCI_SLOT(pdev->devfn) < host->nr_epcs)
-		loop_irq_msi_unmasked(host->epcs[PCI_SLOT(pdev->devfn)],
-				      PCI_FUNC(pdev->devfn));
+		epc_loop_irq_msi_unmasked(host->epcs[PCI_SLOT(pdev->devfn)],
+					  PCI_FUNC(pdev->devfn));
 }
 
 /*
@@ -314,37 +314,37 @@ static void loop_msi_unmask(struct irq_data *d)
  * the next power of two so that multiple-message MSI can OR the vector
  * number into the data, as PCI requires.
  */
-static irq_hw_number_t loop_msi_get_hwirq(struct msi_domain_info *info,
-					  msi_alloc_info_t *arg)
+static irq_hw_number_t epc_loop_msi_get_hwirq(struct msi_domain_info *info,
+					      msi_alloc_info_t *arg)
 {
-	struct loop_host *host = info->chip_data;
+	struct epc_loop_host *host = info->chip_data;
 	unsigned int nvec = arg->desc->nvec_used;
 	unsigned long flags, hwirq;
 
 	raw_spin_lock_irqsave(&host->hwirq_lock, flags);
-	hwirq = bitmap_find_next_zero_area(host->hwirq_map, LOOP_MSI_HWIRQS, 0,
+	hwirq = bitmap_find_next_zero_area(host->hwirq_map, EPC_LOOP_MSI_HWIRQS, 0,
 					   nvec, roundup_pow_of_two(nvec) - 1);
-	if (hwirq < LOOP_MSI_HWIRQS)
+	if (hwirq < EPC_LOOP_MSI_HWIRQS)
 		bitmap_set(host->hwirq_map, hwirq, nvec);
 	raw_spin_unlock_irqrestore(&host->hwirq_lock, flags);
 	return hwirq;
 }
 
-static int loop_msi_init(struct irq_domain *domain,
-			 struct msi_domain_info *info, unsigned int virq,
+static int epc_loop_msi_init(struct irq_domain *domain,
+			     struct msi_domain_info *info, unsigned int virq,
 			 irq_hw_number_t hwirq, msi_alloc_info_t *arg)
 {
-	if (hwirq >= LOOP_MSI_HWIRQS)
+	if (hwirq >= EPC_LOOP_MSI_HWIRQS)
 		return -ENOSPC;
 	irq_domain_set_info(domain, virq, hwirq, info->chip, info->chip_data,
 			    handle_simple_irq, NULL, NULL);
 	return 0;
 }
 
-static void loop_msi_free(struct irq_domain *domain,
-			  struct msi_domain_info *info, unsigned int virq)
+static void epc_loop_msi_free(struct irq_domain *domain,
+			      struct msi_domain_info *info, unsigned int virq)
 {
-	struct loop_host *host = info->chip_data;
+	struct epc_loop_host *host = info->chip_data;
 	struct irq_data *d = irq_domain_get_irq_data(domain, virq);
 	unsigned long flags;
 
@@ -353,35 +353,35 @@ static void loop_msi_free(struct irq_domain *domain,
 	raw_spin_unlock_irqrestore(&host->hwirq_lock, flags);
 }
 
-static void loop_msi_set_desc(msi_alloc_info_t *arg, struct msi_desc *desc)
+static void epc_loop_msi_set_desc(msi_alloc_info_t *arg, struct msi_desc *desc)
 {
 	arg->desc = desc;
 }
 
-static struct msi_domain_ops loop_msi_ops = {
-	.get_hwirq	= loop_msi_get_hwirq,
-	.msi_init	= loop_msi_init,
-	.msi_free	= loop_msi_free,
-	.set_desc	= loop_msi_set_desc,
+static struct msi_domain_ops epc_loop_msi_ops = {
+	.get_hwirq	= epc_loop_msi_get_hwirq,
+	.msi_init	= epc_loop_msi_init,
+	.msi_free	= epc_loop_msi_free,
+	.set_desc	= epc_loop_msi_set_desc,
 };
 
-static int loop_msi_domain_create(struct loop_host *host)
+static int epc_loop_msi_domain_create(struct epc_loop_host *host)
 {
 	struct fwnode_handle *fwnode;
 
 	host->msi_chip = (struct irq_chip) {
 		.name			= "loop-MSI",
 		.irq_mask		= pci_msi_mask_irq,
-		.irq_unmask		= loop_msi_unmask,
-		.irq_compose_msi_msg	= loop_msi_compose,
-		.irq_retrigger		= loop_irq_retrigger,
+		.irq_unmask		= epc_loop_msi_unmask,
+		.irq_compose_msi_msg	= epc_loop_msi_compose,
+		.irq_retrigger		= epc_loop_irq_retrigger,
 	};
 	host->msi_info = (struct msi_domain_info) {
 		.flags		= MSI_FLAG_USE_DEF_DOM_OPS |
 				  MSI_FLAG_USE_DEF_CHIP_OPS |
 				  MSI_FLAG_NO_AFFINITY | MSI_FLAG_PCI_MSIX |
 				  MSI_FLAG_MULTI_PCI_MSI,
-		.ops		= &loop_msi_ops,
+		.ops		= &epc_loop_msi_ops,
 		.chip		= &host->msi_chip,
 		.chip_data	= host,
 	};
@@ -398,67 +398,67 @@ static int loop_msi_domain_create(struct loop_host *host)
 	return 0;
 }
 
-static void loop_intx_nop(struct irq_data *d)
+static void epc_loop_intx_nop(struct irq_data *d)
 {
 }
 
-static struct irq_chip loop_intx_chip = {
+static struct irq_chip epc_loop_intx_chip = {
 	.name		= "loop-INTx",
-	.irq_mask	= loop_intx_nop,
-	.irq_unmask	= loop_intx_nop,
-	.irq_retrigger	= loop_irq_retrigger,
+	.irq_mask	= epc_loop_intx_nop,
+	.irq_unmask	= epc_loop_intx_nop,
+	.irq_retrigger	= epc_loop_irq_retrigger,
 };
 
-static int loop_intx_map(struct irq_domain *domain, unsigned int virq,
-			 irq_hw_number_t hwirq)
+static int epc_loop_intx_map(struct irq_domain *domain, unsigned int virq,
+			     irq_hw_number_t hwirq)
 {
-	irq_set_chip_and_handler(virq, &loop_intx_chip, handle_simple_irq);
+	irq_set_chip_and_handler(virq, &epc_loop_intx_chip, handle_simple_irq);
 	irq_set_chip_data(virq, domain->host_data);
 	return 0;
 }
 
-static const struct irq_domain_ops loop_intx_domain_ops = {
-	.map = loop_intx_map,
+static const struct irq_domain_ops epc_loop_intx_domain_ops = {
+	.map = epc_loop_intx_map,
 };
 
 /**
- * loop_irq_map_intx() - the host bridge's map_irq: INTx of a function
+ * epc_loop_irq_map_intx() - the host bridge's map_irq: INTx of a function
  * @dev: the host-side device
  * @slot: its slot
  * @pin: its interrupt pin
  *
  * Return: the Linux interrupt of the function's INTx, or 0.
  */
-int loop_irq_map_intx(const struct pci_dev *dev, u8 slot, u8 pin)
+int epc_loop_irq_map_intx(const struct pci_dev *dev, u8 slot, u8 pin)
 {
-	struct loop_host *host = loop_bus_host(dev->bus);
+	struct epc_loop_host *host = epc_loop_bus_host(dev->bus);
 
 	return irq_create_mapping(host->intx_domain,
-				  loop_intx_hwirq(PCI_SLOT(dev->devfn),
-						  PCI_FUNC(dev->devfn)));
+				  epc_loop_intx_hwirq(PCI_SLOT(dev->devfn),
+						      PCI_FUNC(dev->devfn)));
 }
 
 /**
- * loop_irq_init() - create the bus's MSI and INTx interrupt domains
+ * epc_loop_irq_init() - create the bus's MSI and INTx interrupt domains
  * @host: the loop host
  *
  * Return: 0 or a negative error code.
  */
-int loop_irq_init(struct loop_host *host)
+int epc_loop_irq_init(struct epc_loop_host *host)
 {
 	struct fwnode_handle *fwnode;
 	int ret;
 
 	raw_spin_lock_init(&host->hwirq_lock);
-	init_irq_work(&host->irq_work, loop_irq_work);
-	host->hwirq_map = bitmap_zalloc(LOOP_MSI_HWIRQS, GFP_KERNEL);
-	host->msi_pending = bitmap_zalloc(LOOP_MSI_HWIRQS, GFP_KERNEL);
+	init_irq_work(&host->irq_work, epc_loop_irq_work);
+	host->hwirq_map = bitmap_zalloc(EPC_LOOP_MSI_HWIRQS, GFP_KERNEL);
+	host->msi_pending = bitmap_zalloc(EPC_LOOP_MSI_HWIRQS, GFP_KERNEL);
 	if (!host->hwirq_map || !host->msi_pending) {
 		ret = -ENOMEM;
 		goto err_bitmaps;
 	}
 
-	ret = loop_msi_domain_create(host);
+	ret = epc_loop_msi_domain_create(host);
 	if (ret)
 		goto err_bitmaps;
 
@@ -467,8 +467,8 @@ int loop_irq_init(struct loop_host *host)
 		ret = -ENOMEM;
 		goto err_msi;
 	}
-	host->intx_domain = irq_domain_create_linear(fwnode, LOOP_INTX_HWIRQS,
-						     &loop_intx_domain_ops,
+	host->intx_domain = irq_domain_create_linear(fwnode, EPC_LOOP_INTX_HWIRQS,
+						     &epc_loop_intx_domain_ops,
 						     host);
 	if (!host->intx_domain) {
 		irq_domain_free_fwnode(fwnode);
@@ -488,17 +488,17 @@ err_bitmaps:
 }
 
 /**
- * loop_irq_exit() - remove the interrupt domains
+ * epc_loop_irq_exit() - remove the interrupt domains
  * @host: the loop host, whose bus is already gone
  */
-void loop_irq_exit(struct loop_host *host)
+void epc_loop_irq_exit(struct epc_loop_host *host)
 {
 	struct fwnode_handle *fwnode;
 	unsigned int hwirq, virq;
 
 	irq_work_sync(&host->irq_work);
 
-	for (hwirq = 0; hwirq < LOOP_INTX_HWIRQS; hwirq++) {
+	for (hwirq = 0; hwirq < EPC_LOOP_INTX_HWIRQS; hwirq++) {
 		virq = irq_find_mapping(host->intx_domain, hwirq);
 		if (virq)
 			irq_dispose_mapping(virq);

@@ -28,9 +28,9 @@ static bool dma = true;
 module_param(dma, bool, 0444);
 MODULE_PARM_DESC(dma, "register the DMA channels (default Y)");
 
-#define LOOP_RK3588_BAR		{ .type = BAR_FIXED, .fixed_size = SZ_1M }
+#define EPC_LOOP_RK3588_BAR		{ .type = BAR_FIXED, .fixed_size = SZ_1M }
 
-static const struct loop_profile loop_profiles[] = {
+static const struct epc_loop_profile epc_loop_profiles[] = {
 	{
 		.name = "generic",
 		.features = {
@@ -39,7 +39,7 @@ static const struct loop_profile loop_profiles[] = {
 			.msix_capable		= true,
 			.intx_capable		= true,
 		},
-		.dma_both_chans = LOOP_DMA_CHANNELS,
+		.dma_both_chans = EPC_LOOP_DMA_CHANNELS,
 	},
 	/*
 	 * pcie-dw-rockchip.c and its PCIe 3.0 x4 controller's probe: no
@@ -55,12 +55,12 @@ static const struct loop_profile loop_profiles[] = {
 			.msi_capable		= true,
 			.msix_capable		= true,
 			.bar = {
-				[BAR_0] = LOOP_RK3588_BAR,
-				[BAR_1] = LOOP_RK3588_BAR,
-				[BAR_2] = LOOP_RK3588_BAR,
-				[BAR_3] = LOOP_RK3588_BAR,
+				[BAR_0] = EPC_LOOP_RK3588_BAR,
+				[BAR_1] = EPC_LOOP_RK3588_BAR,
+				[BAR_2] = EPC_LOOP_RK3588_BAR,
+				[BAR_3] = EPC_LOOP_RK3588_BAR,
 				[BAR_4] = { .type = BAR_RESERVED },
-				[BAR_5] = LOOP_RK3588_BAR,
+				[BAR_5] = EPC_LOOP_RK3588_BAR,
 			},
 			.align			= SZ_64K,
 		},
@@ -72,43 +72,43 @@ static const struct loop_profile loop_profiles[] = {
 };
 
 /* The profile with all its channels, or with none when "dma" is off */
-static struct loop_profile loop_profile;
+static struct epc_loop_profile epc_loop_profile;
 
 /**
- * loop_profile_init() - resolve the profile module parameters
+ * epc_loop_profile_init() - resolve the profile module parameters
  *
  * Return: 0, or -EINVAL for a profile name that does not exist.
  */
-int loop_profile_init(void)
+int epc_loop_profile_init(void)
 {
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(loop_profiles); i++) {
-		if (sysfs_streq(profile, loop_profiles[i].name))
+	for (i = 0; i < ARRAY_SIZE(epc_loop_profiles); i++) {
+		if (sysfs_streq(profile, epc_loop_profiles[i].name))
 			break;
 	}
-	if (i == ARRAY_SIZE(loop_profiles)) {
+	if (i == ARRAY_SIZE(epc_loop_profiles)) {
 		pr_err("unknown profile \"%s\"\n", profile);
 		return -EINVAL;
 	}
 
-	loop_profile = loop_profiles[i];
+	epc_loop_profile = epc_loop_profiles[i];
 	if (!dma) {
-		loop_profile.dma_read_chans = 0;
-		loop_profile.dma_write_chans = 0;
-		loop_profile.dma_both_chans = 0;
+		epc_loop_profile.dma_read_chans = 0;
+		epc_loop_profile.dma_write_chans = 0;
+		epc_loop_profile.dma_both_chans = 0;
 	}
-	pr_info("profile %s, %s\n", loop_profile.name,
+	pr_info("profile %s, %s\n", epc_loop_profile.name,
 		dma ? "with DMA channels" : "no DMA channels");
 	return 0;
 }
 
 /**
- * loop_profile_get() - the profile every controller presents
+ * epc_loop_profile_get() - the profile every controller presents
  *
- * Return: the profile, once loop_profile_init() accepted it.
+ * Return: the profile, once epc_loop_profile_init() accepted it.
  */
-const struct loop_profile *loop_profile_get(void)
+const struct epc_loop_profile *epc_loop_profile_get(void)
 {
-	return &loop_profile;
+	return &epc_loop_profile;
 }

@@ -21,27 +21,27 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
-#define LOOP_MAX_EPCS		8
-#define LOOP_MAX_FUNCS		8
-#define LOOP_MAX_MSIX		2048
+#define EPC_LOOP_MAX_EPCS		8
+#define EPC_LOOP_MAX_FUNCS		8
+#define EPC_LOOP_MAX_MSIX		2048
 /* MSI and MSI-X messages of the whole bus share one hwirq space */
-#define LOOP_MSI_HWIRQS		4096
-#define LOOP_INTX_HWIRQS	(LOOP_MAX_EPCS * LOOP_MAX_FUNCS)
+#define EPC_LOOP_MSI_HWIRQS		4096
+#define EPC_LOOP_INTX_HWIRQS	(EPC_LOOP_MAX_EPCS * EPC_LOOP_MAX_FUNCS)
 
 /* Address every MSI message of the bus is composed with */
-#define LOOP_MSI_ADDRESS	0xfee00000U
+#define EPC_LOOP_MSI_ADDRESS	0xfee00000U
 
-#define LOOP_DMA_CHANNELS	4
+#define EPC_LOOP_DMA_CHANNELS	4
 
 /* Outbound (bounce) windows: physically contiguous RAM, one per chunk */
-#define LOOP_WINDOWS		4
-#define LOOP_WINDOW_ORDER	10	/* 4 MiB with 4 KiB pages */
+#define EPC_LOOP_WINDOWS		4
+#define EPC_LOOP_WINDOW_ORDER	10	/* 4 MiB with 4 KiB pages */
 
-struct loop_host;
-struct loop_epc;
+struct epc_loop_host;
+struct epc_loop;
 
 /**
- * struct loop_profile - what the loop controllers present, as a real one would
+ * struct epc_loop_profile - what the loop controllers present, as a real one would
  * @name: name given to the "profile" module parameter
  * @features: the features functions read with pci_epc_get_features()
  * @window_align: outbound windows map host addresses aligned to this (an
@@ -51,7 +51,7 @@ struct loop_epc;
  * @dma_write_chans: DMA channels that only write it (DMA_MEM_TO_DEV)
  * @dma_both_chans: DMA channels for either direction, after those
  */
-struct loop_profile {
+struct epc_loop_profile {
 	const char *name;
 	struct pci_epc_features features;
 	size_t window_align;
@@ -62,14 +62,14 @@ struct loop_profile {
 };
 
 /**
- * struct loop_bar - one BAR of an emulated function
+ * struct epc_loop_bar - one BAR of an emulated function
  * @size: size in bytes (a power of two), 0 when the BAR is not set
  * @bus_addr: address the host sees: alias base + physical address
  * @virt: the function's BAR memory
  * @flags: PCI_BASE_ADDRESS_* flags the function asked for
  * @sizing: the host wrote all ones to the low (bit 0) or high (bit 1) dword
  */
-struct loop_bar {
+struct epc_loop_bar {
 	u64 size;
 	u64 bus_addr;
 	void *virt;
@@ -78,7 +78,7 @@ struct loop_bar {
 };
 
 /**
- * struct loop_msi - MSI capability state
+ * struct epc_loop_msi - MSI capability state
  * @mmc: log2 of the vectors the function asked for (Multiple Message Capable)
  * @ctrl: Message Control as the host wrote it (enable, MME)
  * @addr: message address
@@ -86,7 +86,7 @@ struct loop_bar {
  * @mask: per-vector mask bits
  * @pending: per-vector pending bits (masked vectors that fired)
  */
-struct loop_msi {
+struct epc_loop_msi {
 	u8 mmc;
 	u16 ctrl;
 	u64 addr;
@@ -96,7 +96,7 @@ struct loop_msi {
 };
 
 /**
- * struct loop_msix - MSI-X capability state
+ * struct epc_loop_msix - MSI-X capability state
  * @nr: table size (number of vectors), 0 when the function has no MSI-X
  * @bir: BAR holding the table and the PBA
  * @table_offset: offset of the table in that BAR
@@ -104,7 +104,7 @@ struct loop_msi {
  * @ctrl: Message Control as the host wrote it (enable, function mask)
  * @pending: vectors that fired while masked
  */
-struct loop_msix {
+struct epc_loop_msix {
 	u16 nr;
 	u8 bir;
 	u32 table_offset;
@@ -114,7 +114,7 @@ struct loop_msix {
 };
 
 /**
- * struct loop_func - an endpoint function as the host sees it
+ * struct epc_loop_func - an endpoint function as the host sees it
  * @hdr: the header the function wrote
  * @has_header: write_header() was called: the function exists for the host
  * @command: Command register
@@ -126,7 +126,7 @@ struct loop_msix {
  * @msi: MSI capability
  * @msix: MSI-X capability
  */
-struct loop_func {
+struct epc_loop_func {
 	struct pci_epf_header hdr;
 	bool has_header;
 	u16 command;
@@ -134,14 +134,14 @@ struct loop_func {
 	u8 intx_line;
 	u16 devctl;
 	u16 lnkctl;
-	struct loop_bar bar[PCI_STD_NUM_BARS];
-	struct loop_msi msi;
-	struct loop_msix msix;
+	struct epc_loop_bar bar[PCI_STD_NUM_BARS];
+	struct epc_loop_msi msi;
+	struct epc_loop_msix msix;
 };
 
 /**
- * struct loop_window_map - an outbound window region mapped to host memory
- * @node: entry in &loop_epc.maps
+ * struct epc_loop_window_map - an outbound window region mapped to host memory
+ * @node: entry in &epc_loop.maps
  * @fn: function that mapped it
  * @phys: window (CPU physical) address the function uses
  * @pci_addr: host memory it stands for
@@ -151,7 +151,7 @@ struct loop_func {
  *	      words the function changed since
  * @dirty: the 8-byte words found changed, to deliver in order
  */
-struct loop_window_map {
+struct epc_loop_window_map {
 	struct list_head node;
 	u8 fn;
 	phys_addr_t phys;
@@ -163,7 +163,7 @@ struct loop_window_map {
 };
 
 /**
- * struct loop_dma_chan - one dmaengine channel of a controller
+ * struct epc_loop_dma_chan - one dmaengine channel of a controller
  * @chan: the dmaengine channel
  * @epc: controller it belongs to
  * @lock: protects the lists and @config
@@ -176,9 +176,9 @@ struct loop_window_map {
  * @work: moves the issued descriptors' data
  * @irq_work: moves it at once, while the descriptors are short
  */
-struct loop_dma_chan {
+struct epc_loop_dma_chan {
 	struct dma_chan chan;
-	struct loop_epc *epc;
+	struct epc_loop *epc;
 	spinlock_t lock;		/* protects the lists and @config */
 	struct list_head submitted;
 	struct list_head issued;
@@ -191,7 +191,7 @@ struct loop_dma_chan {
 };
 
 /**
- * struct loop_epc - one loopback endpoint controller (one slot on the bus)
+ * struct epc_loop - one loopback endpoint controller (one slot on the bus)
  * @host: the loop host
  * @profile: what the controller presents to its functions
  * @slot: PCI slot (device number) of this controller's functions
@@ -217,15 +217,15 @@ struct loop_dma_chan {
  * @dma_chans: its channels
  * @dma_wq: workqueue that runs the channels' transfers
  */
-struct loop_epc {
-	struct loop_host *host;
-	const struct loop_profile *profile;
+struct epc_loop {
+	struct epc_loop_host *host;
+	const struct epc_loop_profile *profile;
 	unsigned int slot;
 	struct platform_device *pdev;
 	struct pci_epc *epc;
 
 	raw_spinlock_t lock;
-	struct loop_func funcs[LOOP_MAX_FUNCS];
+	struct epc_loop_func funcs[EPC_LOOP_MAX_FUNCS];
 
 	struct mutex ctl_lock;	/* serialises sysfs link and PERST changes */
 	bool started;
@@ -239,17 +239,17 @@ struct loop_epc {
 	struct list_head maps;
 	unsigned int nr_maps;
 	struct delayed_work windows_work;
-	struct page *win_pages[LOOP_WINDOWS];
-	struct pci_epc_mem_window windows[LOOP_WINDOWS];
+	struct page *win_pages[EPC_LOOP_WINDOWS];
+	struct pci_epc_mem_window windows[EPC_LOOP_WINDOWS];
 
 	struct dma_device dma;
 	unsigned int nr_dma_chans;
-	struct loop_dma_chan dma_chans[LOOP_DMA_CHANNELS];
+	struct epc_loop_dma_chan dma_chans[EPC_LOOP_DMA_CHANNELS];
 	struct workqueue_struct *dma_wq;
 };
 
 /**
- * struct loop_host - the alias device, its virtual root bus and controllers
+ * struct epc_loop_host - the alias device, its virtual root bus and controllers
  * @pdev: the RAM alias (ivshmem) device
  * @alias_base: CPU physical address of the alias window (BAR2)
  * @alias_size: its size; RAM at physical P is at @alias_base + P
@@ -274,7 +274,7 @@ struct loop_epc {
  * @epc_pdevs: the controllers' platform devices
  * @epcs: the controllers, once probed
  */
-struct loop_host {
+struct epc_loop_host {
 	struct pci_dev *pdev;
 	phys_addr_t alias_base;
 	resource_size_t alias_size;
@@ -292,7 +292,7 @@ struct loop_host {
 	raw_spinlock_t hwirq_lock;
 	unsigned long *hwirq_map;
 	unsigned long *msi_pending;
-	unsigned long intx_pending[BITS_TO_LONGS(LOOP_INTX_HWIRQS)];
+	unsigned long intx_pending[BITS_TO_LONGS(EPC_LOOP_INTX_HWIRQS)];
 	struct irq_work irq_work;
 
 	struct workqueue_struct *host_wq;
@@ -300,11 +300,11 @@ struct loop_host {
 	struct workqueue_struct *notify_wq;
 
 	unsigned int nr_epcs;
-	struct platform_device *epc_pdevs[LOOP_MAX_EPCS];
-	struct loop_epc *epcs[LOOP_MAX_EPCS];
+	struct platform_device *epc_pdevs[EPC_LOOP_MAX_EPCS];
+	struct epc_loop *epcs[EPC_LOOP_MAX_EPCS];
 };
 
-static inline bool loop_ram_range(phys_addr_t addr, size_t size)
+static inline bool epc_loop_ram_range(phys_addr_t addr, size_t size)
 {
 	return size && addr + size > addr &&
 	       region_intersects(addr, size, IORESOURCE_SYSTEM_RAM,
@@ -312,40 +312,40 @@ static inline bool loop_ram_range(phys_addr_t addr, size_t size)
 }
 
 /* pci-epc-loop-profile.c */
-int loop_profile_init(void);
-const struct loop_profile *loop_profile_get(void);
+int epc_loop_profile_init(void);
+const struct epc_loop_profile *epc_loop_profile_get(void);
 
 /* pci-epc-loop-core.c */
-void loop_epc_host_update(struct loop_host *host);
-void loop_epc_host_sync(struct loop_host *host);
-void loop_epc_link_set(struct loop_epc *lepc);
-void loop_epc_disconnect(struct loop_epc *lepc, int fn);
+void epc_loop_host_update(struct epc_loop_host *host);
+void epc_loop_host_sync(struct epc_loop_host *host);
+void epc_loop_link_set(struct epc_loop *lepc);
+void epc_loop_disconnect(struct epc_loop *lepc, int fn);
 
 /* pci-epc-loop-epc.c */
-extern const struct pci_epc_ops loop_epc_ops;
-int loop_epc_windows_init(struct loop_epc *lepc);
-void loop_func_reset(struct loop_epc *lepc, u8 fn);
-void loop_epc_windows_exit(struct loop_epc *lepc);
-void loop_epc_windows_sync(struct loop_epc *lepc, int fn);
+extern const struct pci_epc_ops epc_loop_ops;
+int epc_loop_windows_init(struct epc_loop *lepc);
+void epc_loop_func_reset(struct epc_loop *lepc, u8 fn);
+void epc_loop_windows_exit(struct epc_loop *lepc);
+void epc_loop_windows_sync(struct epc_loop *lepc, int fn);
 
 /* pci-epc-loop-cfg.c */
-int loop_bus_create(struct loop_host *host);
-void loop_bus_destroy(struct loop_host *host);
-bool loop_func_visible(struct loop_epc *lepc, struct loop_func *func);
-int loop_bus_notifier_register(void);
-void loop_bus_notifier_unregister(void);
+int epc_loop_bus_create(struct epc_loop_host *host);
+void epc_loop_bus_destroy(struct epc_loop_host *host);
+bool epc_loop_func_visible(struct epc_loop *lepc, struct epc_loop_func *func);
+int epc_loop_bus_notifier_register(void);
+void epc_loop_bus_notifier_unregister(void);
 
 /* pci-epc-loop-irq.c */
-int loop_irq_init(struct loop_host *host);
-void loop_irq_exit(struct loop_host *host);
-int loop_irq_map_intx(const struct pci_dev *dev, u8 slot, u8 pin);
-int loop_irq_raise(struct loop_epc *lepc, u8 fn, unsigned int type,
-		   u16 num);
-void loop_irq_msi_unmasked(struct loop_epc *lepc, u8 fn);
-void loop_irq_intx_enabled(struct loop_epc *lepc, u8 fn);
+int epc_loop_irq_init(struct epc_loop_host *host);
+void epc_loop_irq_exit(struct epc_loop_host *host);
+int epc_loop_irq_map_intx(const struct pci_dev *dev, u8 slot, u8 pin);
+int epc_loop_irq_raise(struct epc_loop *lepc, u8 fn, unsigned int type,
+		       u16 num);
+void epc_loop_irq_msi_unmasked(struct epc_loop *lepc, u8 fn);
+void epc_loop_irq_intx_enabled(struct epc_loop *lepc, u8 fn);
 
 /* pci-epc-loop-dma.c */
-int loop_dma_register(struct loop_epc *lepc);
-void loop_dma_unregister(struct loop_epc *lepc);
+int epc_loop_dma_register(struct epc_loop *lepc);
+void epc_loop_dma_unregister(struct epc_loop *lepc);
 
 #endif /* PCI_EPC_LOOP_H */
