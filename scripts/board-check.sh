@@ -10,10 +10,11 @@
 # check failed.
 #
 # On the board (as root), with the project's kernel and module installed:
-#   scripts/board-check.sh endpoint [--epc NAME]
+#   scripts/board-check.sh endpoint [--epc NAME] [--nvme "NAME=VALUE..."]
 # checks the kernel and the controller, then sets up a 1 GiB memory-backed
 # null_blk namespace behind an nvmet loop port and the function in front of
-# it (vendor 0x1d87, device 0x3598), and leaves it running. Then
+# it (vendor 0x1d87, device 0x3598; --nvme sets attributes of its nvme/
+# group, e.g. "cq_windows=0" to compare), and leaves it running. Then
 # power up the host (or rescan its bus), and on the host (as root, with
 # nvme-cli, fio and pciutils):
 #   scripts/board-check.sh host [--seconds N]
@@ -22,7 +23,7 @@
 #   scripts/board-check.sh log      the function's log: no error
 #   scripts/board-check.sh clear    removes what "endpoint" set up
 #
-# Usage: scripts/board-check.sh endpoint [--epc NAME] | host [--seconds N] | log | clear
+# Usage: scripts/board-check.sh endpoint [--epc NAME] [--nvme "NAME=VALUE..."] | host [--seconds N] | log | clear
 set -uo pipefail
 
 VID=0x1d87 DID=0x3598
@@ -117,6 +118,13 @@ setup_target() {
 	ln -s "$NVMET/subsystems/$NQN" "$NVMET/ports/4242/subsystems/"
 }
 
+set_nvme_attrs() {
+	local kv
+	for kv in $NVME_ATTRS; do
+		echo "${kv#*=}" >"$FN/nvme/${kv%%=*}" || return 1
+	done
+}
+
 setup_function() {
 	modprobe nvme-fabrics && modprobe pci-epf-nvme || return 1
 	mkdir "$FN" &&
@@ -126,6 +134,7 @@ setup_function() {
 	echo 8 >"$FN/msi_interrupts" &&
 	echo "transport=loop,nqn=$NQN" >"$FN/nvme/connect_opts" &&
 	echo 4 >"$FN/nvme/nr_io_queues" &&
+	set_nvme_attrs &&
 	ln -s "$FN" "$EP/controllers/$EPC/" &&
 	echo 1 >"$EP/controllers/$EPC/start"
 }
@@ -241,13 +250,14 @@ clear_all() {
 	true
 }
 
-EPC='' SECONDS_RUN=60
+EPC='' SECONDS_RUN=60 NVME_ATTRS=''
 mode=${1:-}
 shift || true
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--epc) EPC=$2; shift 2 ;;
 	--seconds) SECONDS_RUN=$2; shift 2 ;;
+	--nvme) NVME_ATTRS=$2; shift 2 ;;
 	*) mode=usage; break ;;
 	esac
 done
