@@ -38,7 +38,7 @@ port_up() {
 host_trouble() { dmesg | grep -cE "${C#/dev/}: (I/O tag|I/O [0-9]+ .*timeout|resetting|Abort)"; }
 
 # Linux 6.12's nvme-tcp and nvmet-tcp sometimes fail a few of the writes
-# held across the reconnect (about 2 runs in 5 since 2026-12-01, on both
+# held across the reconnect (7 of 18 runs on 2026-12-01, on both
 # kernels, with and without the function's CQ windows): the target
 # answers Data SGL Length Invalid (sc 0xf, its More bit set), as if the
 # request re-sent on the new queue did not carry its data length. The
