@@ -18,25 +18,26 @@
  *
  * The life of an I/O command, in the poller unless said (file, function):
  *
- *   queue.c   pci_epf_nvme_fetch_sqs()      SQ tail moved: read the SQEs
- *   cmd.c     pci_epf_nvme_start_io()       parse (io.c), wait in order
- *   cmd.c     pci_epf_nvme_dispatch_io()    local buffer, PRPs (xfer.c)
- *   xfer.c    pci_epf_nvme_start_batch()    writes: read their data (DMA)
- *   xfer.c    pci_epf_nvme_reap_batches()   ... done: pci_epf_nvme_data_in()
- *   cmd.c     pci_epf_nvme_forward_io()     to the fabrics controller:
- *   backend.c pci_epf_nvme_backend_submit() a request on its queues
- *   backend.c pci_epf_nvme_end_io()         (any context) executed:
- *   cmd.c     pci_epf_nvme_cmd_returned()   back to the poller's done list
- *   cmd.c     pci_epf_nvme_complete_done()  reads: write their data (DMA),
- *   xfer.c    pci_epf_nvme_reap_batches()   ... done: pci_epf_nvme_data_out()
- *   queue.c   pci_epf_nvme_cq_post()        the entry waits for its CQ
- *   queue.c   pci_epf_nvme_flush_cqs()      entries written, interrupt
+ *   queue.c   pci_epf_nvme_fetch_commands()   SQ tails moved: read the SQEs
+ *   cmd.c     pci_epf_nvme_start_io()         parse (io.c), wait in order
+ *   cmd.c     pci_epf_nvme_dispatch_io()      local buffer, PRPs (xfer.c)
+ *   xfer.c    pci_epf_nvme_start_batch()      writes: read their data (DMA)
+ *   xfer.c    pci_epf_nvme_reap_batches()     ... then pci_epf_nvme_data_in()
+ *   cmd.c     pci_epf_nvme_forward_io()       to the fabrics controller:
+ *   backend.c pci_epf_nvme_backend_submit()   a request on its queues
+ *   backend.c pci_epf_nvme_end_io()           (any context) executed:
+ *   cmd.c     pci_epf_nvme_cmd_returned()     back on the poller's done list
+ *   cmd.c     pci_epf_nvme_complete_done()    reads: write their data (DMA)
+ *   xfer.c    pci_epf_nvme_reap_batches()     ... then pci_epf_nvme_data_out()
+ *   queue.c   pci_epf_nvme_cq_post()          the entry waits for its CQ
+ *   queue.c   pci_epf_nvme_post_completions() entries written, interrupt
  *
- * An admin command: pci_epf_nvme_fetch_sqs() queues its work item, which
- * runs pci_epf_nvme_exec() (parse in admin.c, data moved and waited for,
- * then executed here by admin.c or submitted to the backend); back from
- * the backend, pci_epf_nvme_complete_done() queues the work item again,
- * and pci_epf_nvme_complete_cmd() returns its data and posts its entry.
+ * An admin command: pci_epf_nvme_fetch_commands() queues its work item,
+ * which runs pci_epf_nvme_run_admin() (parsed in admin.c, its data moved
+ * and waited for, then executed by admin.c or submitted to the backend);
+ * back from the backend, pci_epf_nvme_complete_done() queues the work item
+ * again, and pci_epf_nvme_complete_cmd() returns its data and posts its
+ * entry.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -248,7 +249,7 @@ static int pci_epf_nvme_alloc_data(struct pci_epf_nvme_cmd *cmd,
 }
 
 /* Parse an admin command, get its data and execute or forward it */
-static void pci_epf_nvme_exec(struct pci_epf_nvme_cmd *cmd)
+static void pci_epf_nvme_run_admin(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme *nvme = cmd->nvme;
 	u16 status;
@@ -306,7 +307,7 @@ static void pci_epf_nvme_cmd_work(struct work_struct *work)
 
 	switch (cmd->step) {
 	case PCI_EPF_NVME_STEP_EXEC:
-		pci_epf_nvme_exec(cmd);
+		pci_epf_nvme_run_admin(cmd);
 		break;
 	case PCI_EPF_NVME_STEP_DONE:
 		pci_epf_nvme_complete_cmd(cmd, cmd->status);

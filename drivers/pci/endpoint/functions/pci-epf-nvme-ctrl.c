@@ -181,8 +181,8 @@ static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 	busy |= pci_epf_nvme_requeue_io(nvme);
 	busy |= pci_epf_nvme_dispatch_io(nvme);
 	if (READ_ONCE(nvme->accept))
-		busy |= pci_epf_nvme_fetch_sqs(nvme);
-	busy |= pci_epf_nvme_flush_cqs(nvme);
+		busy |= pci_epf_nvme_fetch_commands(nvme);
+	busy |= pci_epf_nvme_post_completions(nvme);
 
 	return busy;
 }

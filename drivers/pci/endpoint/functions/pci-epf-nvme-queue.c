@@ -216,7 +216,7 @@ static int pci_epf_nvme_cq_write(struct pci_epf_nvme_cq *cq, unsigned int n)
  *
  * Return: the number of entries posted.
  */
-static unsigned int pci_epf_nvme_cq_flush(struct pci_epf_nvme_cq *cq)
+static unsigned int pci_epf_nvme_write_cqes(struct pci_epf_nvme_cq *cq)
 {
 	struct pci_epf_nvme *nvme = cq->nvme;
 	unsigned int room, n, i, posted = 0;
@@ -317,18 +317,18 @@ static void pci_epf_nvme_cq_work(struct work_struct *work)
 		container_of(to_delayed_work(work), struct pci_epf_nvme_cq,
 			     work);
 
-	pci_epf_nvme_cq_flush(cq);
+	pci_epf_nvme_write_cqes(cq);
 }
 
 /**
- * pci_epf_nvme_flush_cqs() - post the pending completion entries
+ * pci_epf_nvme_post_completions() - post the pending completion entries
  * @nvme: the function
  *
  * Poller context, or whoever drains the function.
  *
  * Return: true if entries were posted.
  */
-bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme)
+bool pci_epf_nvme_post_completions(struct pci_epf_nvme *nvme)
 {
 	unsigned int qid, posted = 0;
 
@@ -337,7 +337,7 @@ bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme)
 
 		/* Whoever adds an entry wakes the poller: a hint is enough */
 		if (!list_empty_careful(&cq->pending))
-			posted += pci_epf_nvme_cq_flush(cq);
+			posted += pci_epf_nvme_write_cqes(cq);
 	}
 
 	return posted;
@@ -372,7 +372,7 @@ void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd)
  * together. The commands in flight on a queue are bounded by its depth.
  * Returns true if commands were fetched.
  */
-static bool pci_epf_nvme_sq_fetch(struct pci_epf_nvme_sq *sq)
+static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
 {
 	struct pci_epf_nvme_cmd *cmds[PCI_EPF_NVME_SQ_BURST];
 	struct pci_epf_nvme *nvme = sq->nvme;
@@ -433,7 +433,7 @@ static bool pci_epf_nvme_sq_fetch(struct pci_epf_nvme_sq *sq)
 }
 
 /**
- * pci_epf_nvme_fetch_sqs() - fetch and start the new commands of every
+ * pci_epf_nvme_fetch_commands() - fetch and start the new commands of every
  *			      submission queue
  * @nvme: the function, accepting commands
  *
@@ -442,7 +442,7 @@ static bool pci_epf_nvme_sq_fetch(struct pci_epf_nvme_sq *sq)
  *
  * Return: true if commands were fetched.
  */
-bool pci_epf_nvme_fetch_sqs(struct pci_epf_nvme *nvme)
+bool pci_epf_nvme_fetch_commands(struct pci_epf_nvme *nvme)
 {
 	bool busy = false;
 	unsigned int qid;
@@ -454,7 +454,7 @@ bool pci_epf_nvme_fetch_sqs(struct pci_epf_nvme *nvme)
 		if (!READ_ONCE(nvme->accept))
 			break;
 		if (pci_epf_nvme_is_live(&sq->live))
-			busy |= pci_epf_nvme_sq_fetch(sq);
+			busy |= pci_epf_nvme_fetch_sq(sq);
 	}
 	mutex_unlock(&nvme->qlock);
 

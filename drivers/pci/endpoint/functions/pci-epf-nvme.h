@@ -608,8 +608,8 @@ void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_queues_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd);
-bool pci_epf_nvme_fetch_sqs(struct pci_epf_nvme *nvme);
-bool pci_epf_nvme_flush_cqs(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_fetch_commands(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_post_completions(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-xfer.c */
 int pci_epf_nvme_window_map(struct pci_epf_nvme *nvme, u64 pci_addr,
