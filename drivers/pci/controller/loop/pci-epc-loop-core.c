@@ -288,16 +288,8 @@ static ssize_t windows_mapped_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
 	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
-	struct epc_loop_window_map *map;
-	unsigned long flags;
-	unsigned int n = 0;
 
-	raw_spin_lock_irqsave(&lepc->lock, flags);
-	list_for_each_entry(map, &lepc->maps, node)
-		n++;
-	raw_spin_unlock_irqrestore(&lepc->lock, flags);
-
-	return sysfs_emit(buf, "%u\n", n);
+	return sysfs_emit(buf, "%u\n", READ_ONCE(lepc->nr_maps));
 }
 static DEVICE_ATTR_RO(windows_mapped);
 

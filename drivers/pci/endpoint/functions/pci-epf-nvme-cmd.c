@@ -42,7 +42,6 @@
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
-#include <linux/rculist.h>
 #include <linux/slab.h>
 
 #include "pci-epf-nvme.h"

@@ -467,14 +467,12 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
  * Writes through an outbound window are posted: on a DesignWare controller
  * they can still be on their way, or be dropped, when the window is
  * unmapped right after. A read through the same window cannot pass them
- * (PCIe ordering), so reading the last byte back before the unmap makes
- * sure they have landed.
+ * (PCIe ordering), so reading a byte back before the unmap makes sure they
+ * have landed.
  */
-static void pci_epf_nvme_window_write(void __iomem *window, const void *buf,
-				      size_t len)
+static void pci_epf_nvme_window_flush(void __iomem *window)
 {
-	memcpy_toio(window, buf, len);
-	ioread8(window + len - 1);
+	ioread8(window);
 }
 
 /**
@@ -518,12 +516,9 @@ void pci_epf_nvme_window_unmap(struct pci_epf_nvme *nvme,
 {
 	struct pci_epf *epf = nvme->epf;
 
-	/*
-	 * The last posted writes land before the window goes. Without a
-	 * link there is nowhere for them to land, and a read could abort.
-	 */
+	/* Without a link there is nothing to flush, and a read could abort */
 	if (!READ_ONCE(nvme->link_down))
-		ioread8(map->virt_addr);
+		pci_epf_nvme_window_flush(map->virt_addr);
 	pci_epc_mem_unmap(epf->epc, epf->func_no, epf->vfunc_no, map);
 }
 
@@ -567,11 +562,12 @@ static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme,
 				goto unlock;
 			}
 			xfer->issued = true;
-			if (dir == PCI_EPF_NVME_FROM_HOST)
+			if (dir == PCI_EPF_NVME_FROM_HOST) {
 				memcpy_fromio(buf, map.virt_addr, chunk);
-			else
-				pci_epf_nvme_window_write(map.virt_addr, buf,
-							  chunk);
+			} else {
+				memcpy_toio(map.virt_addr, buf, chunk);
+				pci_epf_nvme_window_flush(map.virt_addr);
+			}
 			pci_epc_mem_unmap(epf->epc, epf->func_no,
 					  epf->vfunc_no, &map);
 
