@@ -78,7 +78,7 @@ fabrics_disconnect() {
 }
 
 function_up() {
-	local transport=$1 nr_queues=$2 fn kv
+	local transport=$1 nr_queues=$2 fn
 	fn=$(epf_dir pci_epf_nvme $FN_NAME)
 	[[ -d $fn ]] || epf_create pci_epf_nvme $FN_NAME vendorid=$VID \
 		deviceid=$DID msix_interrupts=8 msi_interrupts=8
@@ -88,9 +88,8 @@ function_up() {
 		>"$fn/nvme/connect_opts"
 	echo "$nr_queues" >"$fn/nvme/nr_io_queues"
 	echo "$BENCH_QUEUE_DEPTH" >"$fn/nvme/queue_depth"
-	for kv in ${BENCH_FN_NVME:-}; do
-		echo "${kv#*=}" >"$fn/nvme/${kv%%=*}"
-	done
+	# shellcheck disable=SC2086 # a list of NAME=VALUE words
+	set_attrs "$fn/nvme" ${BENCH_FN_NVME:-}
 	epf_bind pci_epf_nvme $FN_NAME
 	epc_start
 	wait_for 100 loop_host_dev $VID $DID

@@ -119,14 +119,21 @@ pcitest_said() {
 
 loop_host_dev_gone() { ! loop_host_dev "$@" >/dev/null; }
 
-# epf_create DRIVER NAME ATTR=VALUE...: make a function and set attributes.
-epf_create() {
-	local dir=$EP_CFS/functions/$1/$2 kv
-	mkdir "$dir" || return 1
-	shift 2
+# set_attrs DIR NAME=VALUE...: write each VALUE to DIR/NAME, in order.
+set_attrs() {
+	local dir=$1 kv
+	shift
 	for kv in "$@"; do
 		echo "${kv#*=}" >"$dir/${kv%%=*}" || return 1
 	done
+}
+
+# epf_create DRIVER NAME ATTR=VALUE...: make a function and set attributes.
+epf_create() {
+	local dir=$EP_CFS/functions/$1/$2
+	mkdir "$dir" || return 1
+	shift 2
+	set_attrs "$dir" "$@"
 }
 
 epf_dir() { echo "$EP_CFS/functions/$1/$2"; }
@@ -201,24 +208,19 @@ bar_is() {
 	return 1
 }
 
-# loop_dma_taken [EPC]: how many DMA channels of the controller are taken
-loop_dma_taken() {
+# loop_dma_chans [EPC]: how many DMA channels the controller has;
+# loop_dma_taken [EPC]: how many of them a function took.
+loop_dma_count() {
 	local c n=0
 	for c in /sys/class/dma/dma*chan*; do
-		[[ -e $c && $(readlink -f "$c/device") == */"${1:-$LOOP_EPC}" ]] || continue
-		(($(<"$c/in_use"))) && n=$((n + 1))
+		[[ -e $c && $(readlink -f "$c/device") == */"${2:-$LOOP_EPC}" ]] || continue
+		[[ $1 == all ]] || (($(<"$c/in_use"))) || continue
+		n=$((n + 1))
 	done
 	echo "$n"
 }
-
-# loop_dma_chans [EPC]: how many DMA channels the controller has
-loop_dma_chans() {
-	local c n=0
-	for c in /sys/class/dma/dma*chan*; do
-		[[ -e $c && $(readlink -f "$c/device") == */"${1:-$LOOP_EPC}" ]] && n=$((n + 1))
-	done
-	echo "$n"
-}
+loop_dma_chans() { loop_dma_count all "${1:-}"; }
+loop_dma_taken() { loop_dma_count taken "${1:-}"; }
 
 # loop_windows_mapped [EPC]: outbound window mappings the functions hold
 loop_windows_mapped() { cat "$(epc_sysfs "${1:-}")/windows_mapped"; }

@@ -66,14 +66,12 @@ nvme_fn_create() {
 # nvme_fn_start: configure, bind and start the function, and wait for the
 # host's controller and namespace.
 nvme_fn_start() {
-	local kv
 	echo "$(nvmet_connect_string "$TRANSPORT")${CONNECT_EXTRA:+,$CONNECT_EXTRA}" \
 		>"$FN/nvme/connect_opts"
 	echo 2 >"$FN/nvme/nr_io_queues"
 	echo 64 >"$FN/nvme/queue_depth"
-	for kv in ${FN_NVME:-}; do
-		echo "${kv#*=}" >"$FN/nvme/${kv%%=*}" || return 1
-	done
+	# shellcheck disable=SC2086 # FN_NVME is a list of words
+	set_attrs "$FN/nvme" ${FN_NVME:-} || return 1
 	t_check "bind" epf_bind pci_epf_nvme n0 || { dmesg | tail; return 1; }
 	t_check "no namespace node on the endpoint" eval '! ls /dev/nvme*n* /dev/ng* 2>/dev/null'
 	t_check "start" epc_start || return 1
@@ -96,13 +94,11 @@ fn_poller() { pgrep -x 'pci_epf_nvme\.[0-9]+'; }
 # poller_faults_on DIR PERCENT [NAME=VALUE...]: fail PERCENT % of the
 # poller's allocations DIR sees, with DIR's other attributes NAME set.
 poller_faults_on() {
-	local dir=$1 percent=$2 poller kv
+	local dir=$1 percent=$2 poller
 	shift 2
 	poller=$(fn_poller) || return 1
-	for kv in task-filter=Y ignore-gfp-wait=N verbose=0 interval=1 \
-		times=$FAULT_BUDGET "$@" probability="$percent"; do
-		echo "${kv#*=}" >"$dir/${kv%%=*}" || return 1
-	done
+	set_attrs "$dir" task-filter=Y ignore-gfp-wait=N verbose=0 interval=1 \
+		times=$FAULT_BUDGET "$@" probability="$percent" || return 1
 	echo 1 >"/proc/$poller/make-it-fail"
 }
 
