@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PCI endpoint NVMe function: controller registers and state.
+ * PCI endpoint NVMe function: the controller's state and its poller.
  *
  * BAR 0 is ordinary memory: host writes to the registers and doorbells
  * raise no interrupt on the endpoint, so a thread polls them. One poller
@@ -34,9 +34,6 @@
 
 #include "pci-epf-nvme.h"
 
-/* CAP.TO: 60 s, in 500 ms units, covers the wait for the backend on reset */
-#define PCI_EPF_NVME_CAP_TO		120
-
 /* The poller goes on polling without sleeping this long after work ... */
 #define PCI_EPF_NVME_POLL_SPIN_NS	(100 * NSEC_PER_USEC)
 /* ... then sleeps this long after an empty pass, doubling up to ... */
@@ -50,65 +47,6 @@
 
 /* Shutdown lets the commands in flight complete for this long */
 #define PCI_EPF_NVME_SHUTDOWN_DRAIN	(5 * HZ)
-
-static void pci_epf_nvme_set_csts(struct pci_epf_nvme *nvme, u32 set,
-				  u32 clear)
-{
-	u32 csts;
-
-	spin_lock(&nvme->csts_lock);
-	csts = pci_epf_nvme_reg_read(nvme, NVME_REG_CSTS);
-	csts = (csts & ~clear) | set;
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CSTS, csts);
-	spin_unlock(&nvme->csts_lock);
-}
-
-/**
- * pci_epf_nvme_ctrl_fatal() - report a controller fatal status
- * @nvme: the function
- * @why: what went wrong
- *
- * Set CSTS.CFS and stop fetching commands. The host resets the controller
- * to recover.
- */
-void pci_epf_nvme_ctrl_fatal(struct pci_epf_nvme *nvme, const char *why)
-{
-	bool first;
-
-	spin_lock(&nvme->csts_lock);
-	first = !nvme->fatal;
-	nvme->fatal = true;
-	spin_unlock(&nvme->csts_lock);
-	if (!first)
-		return;
-
-	/* The host can clear it and make it happen again: rate limited */
-	dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-			    "controller fatal status: %s\n", why);
-	WRITE_ONCE(nvme->accept, false);
-	pci_epf_nvme_set_csts(nvme, NVME_CSTS_CFS, 0);
-}
-
-static void pci_epf_nvme_init_regs(struct pci_epf_nvme *nvme)
-{
-	u64 cap;
-
-	cap = nvme->mqes;
-	cap |= 1ULL << 16;				/* CQR */
-	cap |= (u64)PCI_EPF_NVME_CAP_TO << 24;		/* TO */
-	cap |= (u64)NVME_CAP_CSS_NVM << 37;		/* CSS */
-	/* DSTRD, NSSRS, BPS, MPSMIN, MPSMAX, PMRS, CMBS: 0 */
-
-	memset(nvme->bar, 0, NVME_REG_DBS);
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP, lower_32_bits(cap));
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP + 4, upper_32_bits(cap));
-	pci_epf_nvme_reg_write(nvme, NVME_REG_VS, NVME_VS(1, 4, 0));
-}
-
-static void pci_epf_nvme_clear_doorbells(struct pci_epf_nvme *nvme)
-{
-	memset(nvme->bar + NVME_REG_DBS, 0, (nvme->nr_io_queues + 1) * 8);
-}
 
 /*
  * CC.EN went from 0 to 1: check the configuration the host chose, create
@@ -162,7 +100,7 @@ static void pci_epf_nvme_enable(struct pci_epf_nvme *nvme, u32 cc)
 
 fail:
 	nvme->state = PCI_EPF_NVME_FAILED;
-	pci_epf_nvme_ctrl_fatal(nvme, "cannot enable");
+	pci_epf_nvme_set_fatal(nvme, "cannot enable");
 }
 
 /*
@@ -296,10 +234,7 @@ static bool pci_epf_nvme_poll_cc(struct pci_epf_nvme *nvme)
 
 	/* CC.EN is 0: back to the reset state */
 	pci_epf_nvme_clear_doorbells(nvme);
-	spin_lock(&nvme->csts_lock);
-	nvme->fatal = false;
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CSTS, 0);
-	spin_unlock(&nvme->csts_lock);
+	pci_epf_nvme_clear_csts(nvme);
 	nvme->state = PCI_EPF_NVME_DISABLED;
 	dev_dbg(pci_epf_nvme_dev(nvme), "disabled\n");
 	return true;
@@ -389,40 +324,6 @@ static int pci_epf_nvme_poll_thread(void *data)
 }
 
 /**
- * pci_epf_nvme_poll_kick() - wake the poller up
- * @nvme: the function
- *
- * Called when there is work for the poller: completion entries to post.
- */
-void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme)
-{
-	wake_up_process(nvme->poll_task);
-}
-
-/**
- * pci_epf_nvme_hand_back() - hand finished work back to the poller
- * @nvme: the function
- * @node: the entry of the command or of the batch of transfers
- * @list: where it goes: @nvme->done or @nvme->xfers_done
- *
- * Any context, interrupts included. The poller is woken up if the list was
- * empty (else whoever filled it woke it already), and so is whoever drains
- * the function. The poller may free what @node belongs to as soon as it
- * is on the list, and the function may then stop: the RCU read section
- * lets pci_epf_nvme_ctrl_exit() wait until the wake-ups are done.
- */
-void pci_epf_nvme_hand_back(struct pci_epf_nvme *nvme, struct llist_node *node,
-			    struct llist_head *list)
-{
-	rcu_read_lock();
-	if (llist_add(node, list))
-		pci_epf_nvme_poll_kick(nvme);
-	if (!READ_ONCE(nvme->accept))
-		wake_up_all(&nvme->drain_wq);
-	rcu_read_unlock();
-}
-
-/**
  * pci_epf_nvme_ctrl_start_polling() - start following the host
  * @nvme: the function, with its BAR set on the endpoint controller
  *
@@ -464,7 +365,7 @@ void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme)
 		pci_epf_nvme_stop(nvme, false);
 	nvme->state = PCI_EPF_NVME_DISABLED;
 	nvme->fatal = false;
-	pci_epf_nvme_init_regs(nvme);
+	pci_epf_nvme_regs_init(nvme);
 	pci_epf_nvme_clear_doorbells(nvme);
 	mutex_unlock(&nvme->state_lock);
 }
@@ -514,7 +415,7 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 	nvme->fatal = false;
 	nvme->accept = false;
 	nvme->host_ok = false;
-	pci_epf_nvme_init_regs(nvme);
+	pci_epf_nvme_regs_init(nvme);
 	pci_epf_nvme_clear_doorbells(nvme);
 
 	return 0;

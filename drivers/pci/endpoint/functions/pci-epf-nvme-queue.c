@@ -44,7 +44,7 @@ static bool pci_epf_nvme_queue_failed(struct pci_epf_nvme *nvme,
 		*failing_since = jiffies ?: 1;
 	if (time_before(jiffies, *failing_since + PCI_EPF_NVME_QUEUE_RETRY))
 		return false;
-	pci_epf_nvme_ctrl_fatal(nvme, why);
+	pci_epf_nvme_set_fatal(nvme, why);
 	return true;
 }
 
@@ -273,7 +273,7 @@ static unsigned int pci_epf_nvme_write_cqes(struct pci_epf_nvme_cq *cq)
 			break;
 		}
 		if (ret) {
-			pci_epf_nvme_ctrl_fatal(nvme, "cannot post completions");
+			pci_epf_nvme_set_fatal(nvme, "cannot post completions");
 			pci_epf_nvme_discard_list(&list);
 			goto unlock;
 		}

@@ -640,7 +640,7 @@ int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 	if (ret) {
 		pci_epf_nvme_batch_failed(nvme, dir, nr, ret);
 		if (ret == -ETIMEDOUT)
-			pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
+			pci_epf_nvme_set_fatal(nvme, "DMA transfer timeout");
 	}
 
 	return ret;
@@ -749,7 +749,7 @@ static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme)
 	struct pci_epf_nvme_batch *batch, *tmp;
 	unsigned int i;
 
-	pci_epf_nvme_ctrl_fatal(nvme, "DMA transfer timeout");
+	pci_epf_nvme_set_fatal(nvme, "DMA transfer timeout");
 	pci_epf_nvme_dma_terminate(nvme);
 	pci_epf_nvme_finish_done(nvme);
 

@@ -18,7 +18,9 @@
 #include <linux/nvme.h>
 #include <linux/pci-epc.h>
 #include <linux/pci-epf.h>
+#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -575,6 +577,40 @@ static inline struct device *pci_epf_nvme_dev(struct pci_epf_nvme *nvme)
 	return &nvme->epf->dev;
 }
 
+/*
+ * Waking the poller up, from any file. It sleeps when a pass finds no
+ * work; the end of a command or of a batch of transfers, and entries
+ * waiting for their completion queue, are work.
+ */
+static inline void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme)
+{
+	wake_up_process(nvme->poll_task);
+}
+
+/**
+ * pci_epf_nvme_hand_back() - hand finished work back to the poller
+ * @nvme: the function
+ * @node: the entry of the command or of the batch of transfers
+ * @list: where it goes: @nvme->done or @nvme->xfers_done
+ *
+ * Any context, interrupts included. The poller is woken up if the list was
+ * empty (else whoever filled it woke it already), and so is whoever drains
+ * the function. The poller may free what @node belongs to as soon as it
+ * is on the list, and the function may then stop: the RCU read section
+ * lets pci_epf_nvme_ctrl_exit() wait until the wake-ups are done.
+ */
+static inline void pci_epf_nvme_hand_back(struct pci_epf_nvme *nvme,
+					  struct llist_node *node,
+					  struct llist_head *list)
+{
+	rcu_read_lock();
+	if (llist_add(node, list))
+		pci_epf_nvme_poll_kick(nvme);
+	if (!READ_ONCE(nvme->accept))
+		wake_up_all(&nvme->drain_wq);
+	rcu_read_unlock();
+}
+
 /* pci-epf-nvme-cfs.c */
 struct config_group *pci_epf_nvme_add_cfs(struct pci_epf *epf,
 					  struct config_group *group);
@@ -589,10 +625,13 @@ void pci_epf_nvme_ctrl_exit(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_ctrl_start_polling(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_ctrl_stop_polling(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme);
-void pci_epf_nvme_ctrl_fatal(struct pci_epf_nvme *nvme, const char *why);
-void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme);
-void pci_epf_nvme_hand_back(struct pci_epf_nvme *nvme, struct llist_node *node,
-			    struct llist_head *list);
+
+/* pci-epf-nvme-regs.c */
+void pci_epf_nvme_regs_init(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_clear_doorbells(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_set_csts(struct pci_epf_nvme *nvme, u32 set, u32 clear);
+void pci_epf_nvme_clear_csts(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_set_fatal(struct pci_epf_nvme *nvme, const char *why);
 
 /* pci-epf-nvme-queue.c */
 u16 pci_epf_nvme_create_cq(struct pci_epf_nvme *nvme, u16 qid, u64 pci_addr,

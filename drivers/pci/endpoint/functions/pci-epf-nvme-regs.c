@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI endpoint NVMe function: the controller registers in BAR 0.
+ *
+ * The host writes CC, AQA, ASQ, ACQ and the doorbells; the function
+ * writes CAP and VS once, and CSTS as the controller changes state or
+ * fails. Any part of the function may report a fatal status; only the
+ * poller (ctrl.c) acts on CC.
+ *
+ * Copyright (C) 2026 The pci-epf-nvme developers
+ */
+
+#include "pci-epf-nvme.h"
+
+/* CAP.TO: 60 s, in 500 ms units, covers the wait for the backend on reset */
+#define PCI_EPF_NVME_CAP_TO		120
+
+/**
+ * pci_epf_nvme_set_csts() - set and clear bits of CSTS
+ * @nvme: the function
+ * @set: bits to set
+ * @clear: bits to clear
+ */
+void pci_epf_nvme_set_csts(struct pci_epf_nvme *nvme, u32 set, u32 clear)
+{
+	u32 csts;
+
+	spin_lock(&nvme->csts_lock);
+	csts = pci_epf_nvme_reg_read(nvme, NVME_REG_CSTS);
+	csts = (csts & ~clear) | set;
+	pci_epf_nvme_reg_write(nvme, NVME_REG_CSTS, csts);
+	spin_unlock(&nvme->csts_lock);
+}
+
+/**
+ * pci_epf_nvme_set_fatal() - report a controller fatal status
+ * @nvme: the function
+ * @why: what went wrong
+ *
+ * Set CSTS.CFS and stop fetching commands. The host resets the controller
+ * to recover. Any context but interrupts.
+ */
+void pci_epf_nvme_set_fatal(struct pci_epf_nvme *nvme, const char *why)
+{
+	bool first;
+
+	spin_lock(&nvme->csts_lock);
+	first = !nvme->fatal;
+	nvme->fatal = true;
+	spin_unlock(&nvme->csts_lock);
+	if (!first)
+		return;
+
+	/* The host can clear it and make it happen again: rate limited */
+	dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+			    "controller fatal status: %s\n", why);
+	WRITE_ONCE(nvme->accept, false);
+	pci_epf_nvme_set_csts(nvme, NVME_CSTS_CFS, 0);
+}
+
+/**
+ * pci_epf_nvme_regs_init() - the registers as they are after a reset
+ * @nvme: the function, with its BAR allocated
+ */
+void pci_epf_nvme_regs_init(struct pci_epf_nvme *nvme)
+{
+	u64 cap;
+
+	cap = nvme->mqes;
+	cap |= 1ULL << 16;				/* CQR */
+	cap |= (u64)PCI_EPF_NVME_CAP_TO << 24;		/* TO */
+	cap |= (u64)NVME_CAP_CSS_NVM << 37;		/* CSS */
+	/* DSTRD, NSSRS, BPS, MPSMIN, MPSMAX, PMRS, CMBS: 0 */
+
+	memset(nvme->bar, 0, NVME_REG_DBS);
+	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP, lower_32_bits(cap));
+	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP + 4, upper_32_bits(cap));
+	pci_epf_nvme_reg_write(nvme, NVME_REG_VS, NVME_VS(1, 4, 0));
+}
+
+/**
+ * pci_epf_nvme_clear_doorbells() - zero the doorbells of every queue
+ * @nvme: the function
+ */
+void pci_epf_nvme_clear_doorbells(struct pci_epf_nvme *nvme)
+{
+	memset(nvme->bar + NVME_REG_DBS, 0, (nvme->nr_io_queues + 1) * 8);
+}
+
+/**
+ * pci_epf_nvme_clear_csts() - CSTS as after a reset, no fatal status
+ * @nvme: the function
+ */
+void pci_epf_nvme_clear_csts(struct pci_epf_nvme *nvme)
+{
+	spin_lock(&nvme->csts_lock);
+	nvme->fatal = false;
+	pci_epf_nvme_reg_write(nvme, NVME_REG_CSTS, 0);
+	spin_unlock(&nvme->csts_lock);
+}
