@@ -16,32 +16,36 @@
  * Admin commands run in a work item each, one at a time, on an ordered
  * workqueue: some wait (queue deletion), and their order matters.
  *
- * The life of an I/O command, in the poller unless said (file, function):
+ * The life of an I/O command, in the poller unless said (file, function;
+ * h: the header):
  *
- *   queue.c   pci_epf_nvme_fetch_commands()   SQ tails moved: read the SQEs
- *   cmd.c     pci_epf_nvme_start_io()         parse (io.c), wait in order
- *   cmd.c     pci_epf_nvme_dispatch_io()      local buffer, PRPs (xfer.c)
- *   xfer.c    pci_epf_nvme_start_batch()      writes: read their data (DMA)
- *   xfer.c    pci_epf_nvme_reap_batches()     ... then pci_epf_nvme_data_in()
- *   cmd.c     pci_epf_nvme_forward_io()       to the fabrics controller:
- *   backend.c pci_epf_nvme_backend_submit()   a request on its queues
- *   backend.c pci_epf_nvme_end_io()           (any context) executed:
- *   cmd.c     pci_epf_nvme_cmd_returned()     back on the poller's done list
- *   cmd.c     pci_epf_nvme_complete_done()    reads: write their data (DMA)
- *   xfer.c    pci_epf_nvme_reap_batches()     ... then pci_epf_nvme_data_out()
- *   queue.c   pci_epf_nvme_cq_post()          the entry waits for its CQ
- *   queue.c   pci_epf_nvme_post_completions() entries written, interrupt
+ *   queue.c   pci_epf_nvme_fetch_commands()     SQ tails moved: read the SQEs
+ *   cmd.c     pci_epf_nvme_start_io()           parse (io.c), wait in order
+ *   cmd.c     pci_epf_nvme_dispatch_io()        local buffer, PRPs (xfer.c);
+ *   xfer.c    pci_epf_nvme_batch_start()        writes: read their data (DMA)
+ *   xfer.c    pci_epf_nvme_dma_done()           (DMA callback) batch ended:
+ *   h         pci_epf_nvme_hand_back()          back to the poller
+ *   cmd.c     pci_epf_nvme_data_moved()         ... data here: forward
+ *   cmd.c     pci_epf_nvme_forward_io()         to the fabrics controller:
+ *   backend.c pci_epf_nvme_backend_submit()     a request on its queues
+ *   backend.c pci_epf_nvme_end_io()             (any context) executed:
+ *   cmd.c     pci_epf_nvme_cmd_returned()       back to the poller
+ *   cmd.c     pci_epf_nvme_handle_executed()    reads: write their data (DMA)
+ *   cmd.c     pci_epf_nvme_data_moved()         ... data sent: queue entries
+ *   queue.c   pci_epf_nvme_cq_post()            the entry waits for its CQ
+ *   queue.c   pci_epf_nvme_post_completions()   entries written, interrupt
  *
  * An admin command: pci_epf_nvme_fetch_commands() queues its work item,
  * which runs pci_epf_nvme_run_admin() (parsed in admin.c, its data moved
  * and waited for, then executed by admin.c or submitted to the backend);
- * back from the backend, pci_epf_nvme_complete_done() queues the work item
- * again, and pci_epf_nvme_complete_cmd() returns its data and posts its
+ * back from the backend, pci_epf_nvme_handle_executed() queues the work item
+ * again, and pci_epf_nvme_complete_admin() returns its data and posts its
  * entry.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
+#include <linux/mempool.h>
 #include <linux/slab.h>
 
 #include "pci-epf-nvme.h"
@@ -62,26 +66,75 @@ void pci_epf_nvme_cmd_cache_exit(void)
 static void pci_epf_nvme_cmd_work(struct work_struct *work);
 
 /**
- * pci_epf_nvme_alloc_cmd() - allocate the command of a submission entry
+ * pci_epf_nvme_cmd_pool_create() - the function's pool of commands
  * @nvme: the function
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int pci_epf_nvme_cmd_pool_create(struct pci_epf_nvme *nvme)
+{
+	nvme->cmd_pool = mempool_create_slab_pool(PCI_EPF_NVME_CMD_RESERVE,
+						  pci_epf_nvme_cmd_cache);
+	return nvme->cmd_pool ? 0 : -ENOMEM;
+}
+
+/**
+ * pci_epf_nvme_get_cmds() - take commands for the entries about to be
+ *			     fetched
+ * @nvme: the function
+ * @cmds: where the commands go
+ * @nr: how many are wanted
+ *
+ * Poller context: does not sleep. The pool keeps a reserve of
+ * %PCI_EPF_NVME_CMD_RESERVE commands: when memory is short, the host's
+ * commands still flow, that many at a time.
+ *
+ * Return: how many commands were taken, the first ones of @cmds.
+ */
+unsigned int pci_epf_nvme_get_cmds(struct pci_epf_nvme *nvme,
+				   struct pci_epf_nvme_cmd **cmds,
+				   unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		cmds[i] = mempool_alloc(nvme->cmd_pool,
+					GFP_NOWAIT | __GFP_NOWARN);
+		if (!cmds[i])
+			break;
+	}
+	return i;
+}
+
+/**
+ * pci_epf_nvme_put_cmds() - give back commands that got no entry
+ * @nvme: the function
+ * @cmds: the commands, from pci_epf_nvme_get_cmds()
+ * @nr: how many
+ */
+void pci_epf_nvme_put_cmds(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
+{
+	while (nr--)
+		mempool_free(cmds[nr], nvme->cmd_pool);
+}
+
+/**
+ * pci_epf_nvme_init_cmd() - set up the command of a fetched entry
+ * @cmd: the command, from pci_epf_nvme_get_cmds()
  * @sq: the submission queue the entry was fetched from
  * @sqe: the entry
  *
  * The command counts as in flight on @sq and on the function until it is
  * freed.
- *
- * Return: the command, or NULL when out of memory.
  */
-struct pci_epf_nvme_cmd *pci_epf_nvme_alloc_cmd(struct pci_epf_nvme *nvme,
-						struct pci_epf_nvme_sq *sq,
-						const struct nvme_command *sqe)
+void pci_epf_nvme_init_cmd(struct pci_epf_nvme_cmd *cmd,
+			   struct pci_epf_nvme_sq *sq,
+			   const struct nvme_command *sqe)
 {
-	struct pci_epf_nvme_cmd *cmd;
+	struct pci_epf_nvme *nvme = sq->nvme;
 
-	cmd = kmem_cache_zalloc(pci_epf_nvme_cmd_cache, GFP_KERNEL);
-	if (!cmd)
-		return NULL;
-
+	memset(cmd, 0, sizeof(*cmd));
 	cmd->nvme = nvme;
 	INIT_LIST_HEAD(&cmd->entry);
 	INIT_WORK(&cmd->work, pci_epf_nvme_cmd_work);
@@ -92,8 +145,6 @@ struct pci_epf_nvme_cmd *pci_epf_nvme_alloc_cmd(struct pci_epf_nvme *nvme,
 
 	atomic_inc(&sq->inflight);
 	atomic_inc(&nvme->nr_cmds);
-
-	return cmd;
 }
 
 /**
@@ -124,7 +175,7 @@ void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd)
 		    current != nvme->poll_task)
 			pci_epf_nvme_poll_kick(nvme);
 	}
-	kmem_cache_free(pci_epf_nvme_cmd_cache, cmd);
+	mempool_free(cmd, nvme->cmd_pool);
 
 	if (atomic_dec_and_test(&sq->inflight))
 		pci_epf_nvme_sq_drained(sq);
@@ -137,11 +188,12 @@ static int pci_epf_nvme_move_cmd_data(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme_xfer *xfer = &cmd->xfer;
 
-	return pci_epf_nvme_xfer_batch(cmd->nvme, &xfer, 1, cmd->dir);
+	return pci_epf_nvme_xfer_sync(cmd->nvme, &xfer, 1, cmd->dir);
 }
 
-/**
- * pci_epf_nvme_complete_cmd() - finish a command and queue its completion
+/*
+ * pci_epf_nvme_complete_admin() - finish an admin command and queue its
+ * completion
  * @cmd: the command
  * @status: its NVMe status
  *
@@ -149,7 +201,8 @@ static int pci_epf_nvme_move_cmd_data(struct pci_epf_nvme_cmd *cmd)
  * its completion entry. A command of a controller that is being disabled is
  * freed without touching host memory. Process context.
  */
-void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
+static void pci_epf_nvme_complete_admin(struct pci_epf_nvme_cmd *cmd,
+					u16 status)
 {
 	struct pci_epf_nvme *nvme = cmd->nvme;
 
@@ -180,7 +233,8 @@ void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status)
 void pci_epf_nvme_cmd_returned(struct pci_epf_nvme_cmd *cmd)
 {
 	cmd->step = PCI_EPF_NVME_STEP_DONE;
-	pci_epf_nvme_hand_back(cmd->nvme, &cmd->done_node, &cmd->nvme->done);
+	pci_epf_nvme_hand_back(cmd->nvme, &cmd->returned_node,
+			       &cmd->nvme->returned);
 }
 
 /*
@@ -296,7 +350,7 @@ static void pci_epf_nvme_run_admin(struct pci_epf_nvme_cmd *cmd)
 	status = NVME_SC_INTERNAL;
 
 complete:
-	pci_epf_nvme_complete_cmd(cmd, status);
+	pci_epf_nvme_complete_admin(cmd, status);
 }
 
 static void pci_epf_nvme_cmd_work(struct work_struct *work)
@@ -309,9 +363,53 @@ static void pci_epf_nvme_cmd_work(struct work_struct *work)
 		pci_epf_nvme_run_admin(cmd);
 		break;
 	case PCI_EPF_NVME_STEP_DONE:
-		pci_epf_nvme_complete_cmd(cmd, cmd->status);
+		pci_epf_nvme_complete_admin(cmd, cmd->status);
 		break;
 	}
+}
+
+/**
+ * pci_epf_nvme_start_io() - start I/O commands fetched together
+ * @nvme: the function
+ * @cmds: the commands, in the order of their submission queue
+ * @nr: number of commands
+ *
+ * Parse the commands and queue them, in order, for their data buffers;
+ * pci_epf_nvme_dispatch_io() takes them on. A command that fails a check
+ * completes with its status. Poller context.
+ */
+void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
+{
+	unsigned int i;
+	u16 status;
+
+	for (i = 0; i < nr; i++) {
+		status = pci_epf_nvme_parse(cmds[i]);
+		if (status != NVME_SC_SUCCESS) {
+			cmds[i]->status = status;
+			pci_epf_nvme_cq_post(cmds[i]);
+		} else {
+			list_add_tail(&cmds[i]->entry, &nvme->data_wait);
+		}
+	}
+}
+
+static struct pci_epf_nvme_cmd *
+pci_epf_nvme_xfer_cmd(struct pci_epf_nvme_xfer *xfer)
+{
+	return container_of(xfer, struct pci_epf_nvme_cmd, xfer);
+}
+
+/* Start the transfers of a batch; give it back if it has none */
+static void pci_epf_nvme_start_data(struct pci_epf_nvme_batch *batch)
+{
+	if (!batch)
+		return;
+	if (batch->nr)
+		pci_epf_nvme_batch_start(batch);
+	else
+		pci_epf_nvme_batch_put(batch);
 }
 
 /*
@@ -357,6 +455,72 @@ static void pci_epf_nvme_forward_io(struct pci_epf_nvme_cmd *cmd)
 }
 
 /**
+ * pci_epf_nvme_dispatch_io() - give parsed I/O commands their data buffers
+ *				and send them on
+ * @nvme: the function
+ *
+ * In order, as long as the data held for commands in flight stays within
+ * its limit and there is a batch for the write data: the first command
+ * that cannot go on waits, and so do those after it, until commands
+ * complete and free their buffers and batches. Commands without write
+ * data are forwarded to the fabrics controller; the write data of the
+ * others is read from the host in batches of transfers, and
+ * pci_epf_nvme_data_moved() forwards them once it is here. Poller context,
+ * or whoever drains the function.
+ *
+ * Return: true if a command went on.
+ */
+bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme)
+{
+	struct pci_epf_nvme_batch *in = NULL;
+	struct pci_epf_nvme_cmd *cmd, *tmp;
+	bool busy = false;
+	int ret;
+
+	if (list_empty(&nvme->data_wait))
+		return false;
+	/* Pairs with the barrier in pci_epf_nvme_free_cmd() */
+	smp_mb();
+
+	list_for_each_entry_safe(cmd, tmp, &nvme->data_wait, entry) {
+		/* Nothing may reach host memory or the backend any more */
+		if (!READ_ONCE(nvme->host_ok)) {
+			list_del_init(&cmd->entry);
+			pci_epf_nvme_free_cmd(cmd);
+			continue;
+		}
+
+		if (cmd->dir == PCI_EPF_NVME_FROM_HOST && !in) {
+			in = pci_epf_nvme_batch_get(nvme,
+						    PCI_EPF_NVME_FROM_HOST);
+			if (!in)
+				break;
+		}
+		ret = pci_epf_nvme_alloc_data(cmd, true);
+		if (ret == -EAGAIN)
+			break;
+		list_del_init(&cmd->entry);
+		busy = true;
+
+		if (ret) {
+			cmd->status = NVME_SC_INTERNAL;
+			pci_epf_nvme_cq_post(cmd);
+		} else if (cmd->dir == PCI_EPF_NVME_FROM_HOST) {
+			in->xfers[in->nr++] = &cmd->xfer;
+			if (in->nr == PCI_EPF_NVME_XFER_BATCH) {
+				pci_epf_nvme_batch_start(in);
+				in = NULL;
+			}
+		} else {
+			pci_epf_nvme_forward_io(cmd);
+		}
+	}
+
+	pci_epf_nvme_start_data(in);
+	return busy;
+}
+
+/**
  * pci_epf_nvme_requeue_io() - forward the I/O commands that had to wait
  * @nvme: the function
  *
@@ -385,232 +549,105 @@ bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme)
 	return busy;
 }
 
-static struct pci_epf_nvme_cmd *
-pci_epf_nvme_xfer_cmd(struct pci_epf_nvme_xfer *xfer)
-{
-	return container_of(xfer, struct pci_epf_nvme_cmd, xfer);
-}
-
-/* The write data of a batch of commands is here: forward them */
-static void pci_epf_nvme_data_in(struct pci_epf_nvme_batch *batch)
-{
-	unsigned int i;
-
-	for (i = 0; i < batch->nr; i++)
-		pci_epf_nvme_forward_io(pci_epf_nvme_xfer_cmd(batch->xfers[i]));
-}
-
-/* The read data of a batch of commands is in host memory: complete them */
-static void pci_epf_nvme_data_out(struct pci_epf_nvme_batch *batch)
-{
-	struct pci_epf_nvme_cmd *cmd;
-	unsigned int i;
-
-	for (i = 0; i < batch->nr; i++) {
-		cmd = pci_epf_nvme_xfer_cmd(batch->xfers[i]);
-		if (cmd->xfer.error)
-			cmd->status = NVME_SC_DATA_XFER_ERROR;
-		pci_epf_nvme_cq_post(cmd);
-	}
-}
-
-/*
- * A batch for the data of commands handled together: allocated, so that
- * the poller does not wait for the transfers, or else @on_stack, whose
- * transfers are waited for.
- */
-static struct pci_epf_nvme_batch *
-pci_epf_nvme_get_batch(struct pci_epf_nvme *nvme, enum pci_epf_nvme_dir dir,
-		       pci_epf_nvme_batch_fn finish,
-		       struct pci_epf_nvme_batch *on_stack)
-{
-	struct pci_epf_nvme_batch *batch;
-
-	batch = kmalloc(sizeof(*batch), GFP_KERNEL | __GFP_NOWARN);
-	if (!batch)
-		batch = on_stack;
-	pci_epf_nvme_init_batch(batch, nvme, dir, finish);
-	return batch;
-}
-
-/* Move the data of a batch from pci_epf_nvme_get_batch(), if any */
-static void pci_epf_nvme_move_data(struct pci_epf_nvme_batch *batch,
-				   struct pci_epf_nvme_batch *on_stack)
-{
-	if (!batch)
-		return;
-
-	if (batch == on_stack) {
-		pci_epf_nvme_xfer_batch(batch->nvme, batch->xfers, batch->nr,
-					batch->dir);
-		batch->finish(batch);
-	} else {
-		pci_epf_nvme_start_batch(batch);
-	}
-}
-
 /**
- * pci_epf_nvme_start_io() - start I/O commands fetched together
- * @nvme: the function
- * @cmds: the commands, in the order of their submission queue
- * @nr: number of commands
- *
- * Parse the commands and queue them for their data buffers; a command that
- * fails a check completes with its status. Poller context.
- */
-void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
-			   struct pci_epf_nvme_cmd **cmds, unsigned int nr)
-{
-	unsigned int i;
-	u16 status;
-
-	for (i = 0; i < nr; i++) {
-		status = pci_epf_nvme_parse(cmds[i]);
-		if (status != NVME_SC_SUCCESS) {
-			cmds[i]->status = status;
-			pci_epf_nvme_cq_post(cmds[i]);
-		} else {
-			list_add_tail(&cmds[i]->entry, &nvme->data_wait);
-		}
-	}
-
-	pci_epf_nvme_dispatch_io(nvme);
-}
-
-/**
- * pci_epf_nvme_dispatch_io() - give parsed I/O commands their data buffers
- *				and send them on
+ * pci_epf_nvme_handle_executed() - complete the commands the fabrics
+ *				controller executed
  * @nvme: the function
  *
- * In order, as long as the data held for commands in flight stays within
- * its limit: the first command that does not fit waits, and so do those
- * after it, until commands complete and free their buffers. Commands
- * without write data are forwarded to the fabrics controller; the write
- * data of the others is read from the host in batches of transfers, and
- * they are forwarded once it is here. Poller context, or whoever drains
- * the function.
+ * Admin commands go back to their work item. I/O commands complete in
+ * order: the completion entries of those without read data are queued;
+ * the read data of the others is written to the host in batches of
+ * transfers, and pci_epf_nvme_data_moved() queues their entries once it
+ * is there. Without a batch for the data, the commands wait for one.
+ * Poller context, or whoever drains the function.
  *
  * Return: true if a command went on.
  */
-bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme)
+bool pci_epf_nvme_handle_executed(struct pci_epf_nvme *nvme)
 {
-	struct pci_epf_nvme_batch *in = NULL, on_stack;
+	struct pci_epf_nvme_batch *out = NULL;
 	struct pci_epf_nvme_cmd *cmd, *tmp;
-	bool busy = false;
-	int ret;
+	struct llist_node *list;
+	bool busy;
 
-	if (list_empty(&nvme->data_wait))
-		return false;
-	/* Pairs with the barrier in pci_epf_nvme_free_cmd() */
-	smp_mb();
+	/* The list is last in, first out: take them in execution order */
+	list = llist_reverse_order(llist_del_all(&nvme->returned));
+	busy = !!list;
+	llist_for_each_entry_safe(cmd, tmp, list, returned_node) {
+		if (cmd->sqid)
+			list_add_tail(&cmd->entry, &nvme->executed);
+		else
+			queue_work(nvme->admin_wq, &cmd->work);
+	}
 
-	list_for_each_entry_safe(cmd, tmp, &nvme->data_wait, entry) {
-		/* Nothing may reach host memory or the backend any more */
+	list_for_each_entry_safe(cmd, tmp, &nvme->executed, entry) {
 		if (!READ_ONCE(nvme->host_ok)) {
 			list_del_init(&cmd->entry);
 			pci_epf_nvme_free_cmd(cmd);
 			continue;
 		}
 
-		ret = pci_epf_nvme_alloc_data(cmd, true);
-		if (ret == -EAGAIN)
-			break;
+		if (cmd->status != NVME_SC_SUCCESS ||
+		    cmd->dir != PCI_EPF_NVME_TO_HOST) {
+			list_del_init(&cmd->entry);
+			pci_epf_nvme_cq_post(cmd);
+			busy = true;
+			continue;
+		}
+
+		if (!out) {
+			out = pci_epf_nvme_batch_get(nvme, PCI_EPF_NVME_TO_HOST);
+			if (!out)
+				break;
+		}
 		list_del_init(&cmd->entry);
 		busy = true;
-
-		if (ret) {
-			cmd->status = NVME_SC_INTERNAL;
-			pci_epf_nvme_cq_post(cmd);
-		} else if (cmd->dir == PCI_EPF_NVME_FROM_HOST) {
-			if (!in)
-				in = pci_epf_nvme_get_batch(nvme,
-							    PCI_EPF_NVME_FROM_HOST,
-							    pci_epf_nvme_data_in,
-							    &on_stack);
-			in->xfers[in->nr++] = &cmd->xfer;
-			if (in->nr == PCI_EPF_NVME_XFER_BATCH) {
-				pci_epf_nvme_move_data(in, &on_stack);
-				in = NULL;
-			}
-		} else {
-			pci_epf_nvme_forward_io(cmd);
+		out->xfers[out->nr++] = &cmd->xfer;
+		if (out->nr == PCI_EPF_NVME_XFER_BATCH) {
+			pci_epf_nvme_batch_start(out);
+			out = NULL;
 		}
 	}
 
-	pci_epf_nvme_move_data(in, &on_stack);
+	pci_epf_nvme_start_data(out);
 	return busy;
 }
 
-/*
- * Complete I/O commands the fabrics controller executed: queue the
- * completion entries of those without read data, and write the data of
- * the others to the host in one batch, their entries to follow.
- */
-static void pci_epf_nvme_complete_io(struct pci_epf_nvme *nvme,
-				     struct pci_epf_nvme_cmd **cmds,
-				     unsigned int nr)
-{
-	struct pci_epf_nvme_batch *out = NULL, on_stack;
-	unsigned int i;
-
-	if (!READ_ONCE(nvme->host_ok)) {
-		for (i = 0; i < nr; i++)
-			pci_epf_nvme_free_cmd(cmds[i]);
-		return;
-	}
-
-	for (i = 0; i < nr; i++) {
-		if (cmds[i]->status != NVME_SC_SUCCESS ||
-		    cmds[i]->dir != PCI_EPF_NVME_TO_HOST) {
-			pci_epf_nvme_cq_post(cmds[i]);
-			continue;
-		}
-		if (!out)
-			out = pci_epf_nvme_get_batch(nvme, PCI_EPF_NVME_TO_HOST,
-						     pci_epf_nvme_data_out,
-						     &on_stack);
-		out->xfers[out->nr++] = &cmds[i]->xfer;
-	}
-
-	pci_epf_nvme_move_data(out, &on_stack);
-}
-
 /**
- * pci_epf_nvme_complete_done() - complete the commands the fabrics
- *				  controller executed
+ * pci_epf_nvme_data_moved() - go on with the commands whose data moved
  * @nvme: the function
  *
- * I/O commands complete here, in batches; admin commands go back to their
- * work item. Poller context, or whoever drains the function.
+ * The write data of a batch is here: forward its commands. The read data
+ * of a batch is in host memory: queue their completion entries. A
+ * transfer that failed completes its command with Data Transfer Error.
+ * Poller context, or whoever drains the function.
  *
- * Return: true if there was any command to complete.
+ * Return: true if a batch ended.
  */
-bool pci_epf_nvme_complete_done(struct pci_epf_nvme *nvme)
+bool pci_epf_nvme_data_moved(struct pci_epf_nvme *nvme)
 {
-	struct pci_epf_nvme_cmd *cmds[PCI_EPF_NVME_XFER_BATCH];
-	struct pci_epf_nvme_cmd *cmd, *tmp;
-	struct llist_node *list;
-	unsigned int nr = 0;
+	struct pci_epf_nvme_batch *batch, *tmp;
+	struct pci_epf_nvme_cmd *cmd;
+	LIST_HEAD(ended);
+	unsigned int i;
 
-	list = llist_del_all(&nvme->done);
-	if (!list)
+	if (!pci_epf_nvme_take_ended_batches(nvme, &ended))
 		return false;
 
-	/* The list is last in, first out: complete in execution order */
-	list = llist_reverse_order(list);
-	llist_for_each_entry_safe(cmd, tmp, list, done_node) {
-		if (!cmd->sqid) {
-			queue_work(nvme->admin_wq, &cmd->work);
-			continue;
+	list_for_each_entry_safe(batch, tmp, &ended, entry) {
+		for (i = 0; i < batch->nr; i++) {
+			cmd = pci_epf_nvme_xfer_cmd(batch->xfers[i]);
+			if (batch->dir == PCI_EPF_NVME_FROM_HOST) {
+				pci_epf_nvme_forward_io(cmd);
+				continue;
+			}
+			if (cmd->xfer.error)
+				cmd->status = NVME_SC_DATA_XFER_ERROR;
+			pci_epf_nvme_cq_post(cmd);
 		}
-		cmds[nr++] = cmd;
-		if (nr == ARRAY_SIZE(cmds)) {
-			pci_epf_nvme_complete_io(nvme, cmds, nr);
-			nr = 0;
-		}
+		list_del(&batch->entry);
+		pci_epf_nvme_batch_put(batch);
 	}
-	if (nr)
-		pci_epf_nvme_complete_io(nvme, cmds, nr);
 
 	return true;
 }

@@ -28,6 +28,7 @@
 #include <linux/kthread.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/mempool.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -104,22 +105,26 @@ fail:
 }
 
 /*
- * The poller's work on the queues: take on the commands whose data moved,
- * complete what the fabrics controller executed, forward what had to wait
- * for it, start what waited for a data buffer, fetch new commands while
- * they are accepted, post the completion entries. Returns true if there
- * was any.
+ * The poller's pass over the queues, in the order a command lives; each
+ * step takes on what is ready for it, from this pass or an earlier one.
+ * Returns true if there was any work.
  */
 static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 {
-	bool busy;
+	bool busy = false;
 
-	busy = pci_epf_nvme_reap_batches(nvme);
-	busy |= pci_epf_nvme_complete_done(nvme);
-	busy |= pci_epf_nvme_requeue_io(nvme);
-	busy |= pci_epf_nvme_dispatch_io(nvme);
+	/* New commands, while they are accepted: parsed, queued in order */
 	if (READ_ONCE(nvme->accept))
 		busy |= pci_epf_nvme_fetch_commands(nvme);
+	/* Data buffers; write data asked for, other commands forwarded */
+	busy |= pci_epf_nvme_dispatch_io(nvme);
+	/* Commands the fabrics controller could not take at once */
+	busy |= pci_epf_nvme_requeue_io(nvme);
+	/* Executed: read data sent to the host, other entries queued */
+	busy |= pci_epf_nvme_handle_executed(nvme);
+	/* Data moved: writes forwarded, the entries of reads queued */
+	busy |= pci_epf_nvme_data_moved(nvme);
+	/* Completion entries written, interrupts raised */
 	busy |= pci_epf_nvme_post_completions(nvme);
 
 	return busy;
@@ -128,7 +133,7 @@ static bool pci_epf_nvme_run_queues(struct pci_epf_nvme *nvme)
 /* Commands or transfers finished since the last pass, for the next one */
 static bool pci_epf_nvme_has_finished(struct pci_epf_nvme *nvme)
 {
-	return !llist_empty(&nvme->done) || !llist_empty(&nvme->xfers_done);
+	return !llist_empty(&nvme->returned) || !llist_empty(&nvme->batches_ended);
 }
 
 /*
@@ -140,13 +145,17 @@ static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
 			       unsigned long timeout)
 {
 	unsigned long deadline = jiffies + timeout;
+	bool busy;
 
 	for (;;) {
-		pci_epf_nvme_run_queues(nvme);
+		busy = pci_epf_nvme_run_queues(nvme);
 		if (!atomic_read(&nvme->nr_cmds))
 			return true;
 		if (time_after(jiffies, deadline))
 			return false;
+		/* What a pass freed (a batch, room) the next one may use */
+		if (busy)
+			continue;
 		/* Completions wake us up; admin commands may not */
 		wait_event_timeout(nvme->drain_wq,
 				   !atomic_read(&nvme->nr_cmds) ||
@@ -370,6 +379,27 @@ void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme)
 	mutex_unlock(&nvme->state_lock);
 }
 
+/* Free what pci_epf_nvme_ctrl_init() allocated, in reverse order */
+static void pci_epf_nvme_ctrl_free(struct pci_epf_nvme *nvme)
+{
+	mempool_destroy(nvme->batch_pool);
+	nvme->batch_pool = NULL;
+	mempool_destroy(nvme->cmd_pool);
+	nvme->cmd_pool = NULL;
+	if (nvme->admin_wq)
+		destroy_workqueue(nvme->admin_wq);
+	nvme->admin_wq = NULL;
+	if (nvme->wq)
+		destroy_workqueue(nvme->wq);
+	nvme->wq = NULL;
+	bitmap_free(nvme->feat.iv_cd);
+	nvme->feat.iv_cd = NULL;
+	kfree(nvme->cq);
+	nvme->cq = NULL;
+	kfree(nvme->sq);
+	nvme->sq = NULL;
+}
+
 /**
  * pci_epf_nvme_ctrl_init() - set up the controller of a bound function
  * @nvme: the function, with its BAR allocated
@@ -385,30 +415,37 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 	nvme->cq = kcalloc(nr, sizeof(*nvme->cq), GFP_KERNEL);
 	nvme->feat.iv_cd = bitmap_zalloc(PCI_EPF_NVME_MAX_VECTORS, GFP_KERNEL);
 	if (!nvme->sq || !nvme->cq || !nvme->feat.iv_cd)
-		goto free;
+		goto fail;
 
 	nvme->wq = alloc_workqueue("%s", WQ_UNBOUND, 0, name);
 	if (!nvme->wq)
-		goto free;
+		goto fail;
 	nvme->admin_wq = alloc_ordered_workqueue("%s_admin", 0, name);
 	if (!nvme->admin_wq)
-		goto destroy_wq;
+		goto fail;
+
+	if (pci_epf_nvme_cmd_pool_create(nvme))
+		goto fail;
+	if (pci_epf_nvme_batch_pool_create(nvme))
+		goto fail;
 
 	nvme->poll_task = kthread_create(pci_epf_nvme_poll_thread, nvme,
 					 "%s", name);
 	if (IS_ERR(nvme->poll_task)) {
 		nvme->poll_task = NULL;
-		goto destroy_admin_wq;
+		goto fail;
 	}
 	kthread_park(nvme->poll_task);
 	nvme->polling = false;
-	init_llist_head(&nvme->done);
+	init_llist_head(&nvme->returned);
+	nvme->fetch_first = 0;
 	INIT_LIST_HEAD(&nvme->data_wait);
+	INIT_LIST_HEAD(&nvme->executed);
 	INIT_LIST_HEAD(&nvme->requeue);
 	atomic_long_set(&nvme->inflight, 0);
 	atomic_long_set(&nvme->inflight_peak, 0);
-	init_llist_head(&nvme->xfers_done);
-	INIT_LIST_HEAD(&nvme->xfers_inflight);
+	init_llist_head(&nvme->batches_ended);
+	INIT_LIST_HEAD(&nvme->batches_inflight);
 
 	pci_epf_nvme_queues_init(nvme);
 	nvme->state = PCI_EPF_NVME_DISABLED;
@@ -420,19 +457,8 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 
 	return 0;
 
-destroy_admin_wq:
-	destroy_workqueue(nvme->admin_wq);
-	nvme->admin_wq = NULL;
-destroy_wq:
-	destroy_workqueue(nvme->wq);
-	nvme->wq = NULL;
-free:
-	bitmap_free(nvme->feat.iv_cd);
-	nvme->feat.iv_cd = NULL;
-	kfree(nvme->cq);
-	nvme->cq = NULL;
-	kfree(nvme->sq);
-	nvme->sq = NULL;
+fail:
+	pci_epf_nvme_ctrl_free(nvme);
 	return -ENOMEM;
 }
 
@@ -446,14 +472,5 @@ void pci_epf_nvme_ctrl_exit(struct pci_epf_nvme *nvme)
 	synchronize_rcu();
 	kthread_stop(nvme->poll_task);
 	nvme->poll_task = NULL;
-	destroy_workqueue(nvme->admin_wq);
-	nvme->admin_wq = NULL;
-	destroy_workqueue(nvme->wq);
-	nvme->wq = NULL;
-	bitmap_free(nvme->feat.iv_cd);
-	nvme->feat.iv_cd = NULL;
-	kfree(nvme->cq);
-	nvme->cq = NULL;
-	kfree(nvme->sq);
-	nvme->sq = NULL;
+	pci_epf_nvme_ctrl_free(nvme);
 }

@@ -142,6 +142,8 @@ static void pci_epf_nvme_cq_irq(struct pci_epf_nvme_cq *cq,
 	unsigned int thr = (coal & 0xff) + 1;
 	unsigned int time = (coal >> 8) & 0xff;
 
+	lockdep_assert_held(&cq->post_lock);
+
 	if (!cq->ien)
 		return;
 
@@ -197,6 +199,8 @@ static void pci_epf_nvme_fill_cqe(struct pci_epf_nvme_cq *cq,
 static int pci_epf_nvme_cq_write(struct pci_epf_nvme_cq *cq, unsigned int n)
 {
 	size_t offset = cq->tail * sizeof(*cq->cqes);
+
+	lockdep_assert_held(&cq->post_lock);
 
 	if (cq->mapped) {
 		memcpy_toio(cq->map.virt_addr + offset, cq->cqes,
@@ -380,6 +384,9 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
 	int room;
 	u32 tail;
 
+	/* The queue cannot be deleted under us */
+	lockdep_assert_held(&nvme->qlock);
+
 	tail = pci_epf_nvme_reg_read(nvme, pci_epf_nvme_sq_db(sq->qid));
 	if (tail == sq->head)
 		return false;
@@ -404,32 +411,33 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
 	n = tail > sq->head ? tail - sq->head : sq->depth - sq->head;
 	n = min3(n, (unsigned int)room, PCI_EPF_NVME_SQ_BURST);
 
+	/* As many entries as there are commands for: the others stay queued */
+	n = pci_epf_nvme_get_cmds(nvme, cmds, n);
+	if (!n)
+		return false;
+
 	if (pci_epf_nvme_xfer_one(nvme, sq->pci_addr +
 				  sq->head * sizeof(*sq->sqes),
 				  sq->sqes, n * sizeof(*sq->sqes),
 				  PCI_EPF_NVME_FROM_HOST)) {
+		pci_epf_nvme_put_cmds(nvme, cmds, n);
 		pci_epf_nvme_queue_failed(nvme, &sq->failing_since,
 					  "cannot fetch commands");
 		return false;
 	}
 	sq->failing_since = 0;
+	WRITE_ONCE(sq->head, (sq->head + n) % sq->depth);
 
-	/* Out of memory: what was not started is fetched again later */
-	for (i = 0; i < n; i++) {
-		cmds[i] = pci_epf_nvme_alloc_cmd(nvme, sq, &sq->sqes[i]);
-		if (!cmds[i])
-			break;
-	}
-	WRITE_ONCE(sq->head, (sq->head + i) % sq->depth);
-
+	for (i = 0; i < n; i++)
+		pci_epf_nvme_init_cmd(cmds[i], sq, &sq->sqes[i]);
 	if (!sq->qid) {
-		for (n = 0; n < i; n++)
-			queue_work(nvme->admin_wq, &cmds[n]->work);
+		for (i = 0; i < n; i++)
+			queue_work(nvme->admin_wq, &cmds[i]->work);
 	} else {
-		pci_epf_nvme_start_io(nvme, cmds, i);
+		pci_epf_nvme_start_io(nvme, cmds, n);
 	}
 
-	return i;
+	return true;
 }
 
 /**
@@ -437,6 +445,9 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
  *			      submission queue
  * @nvme: the function, accepting commands
  *
+ * The admin queue first, then the I/O queues from a different one each
+ * pass: when memory is short and the commands come from the reserve, the
+ * first queue served takes them, and every queue must get its turn.
  * Poller context. Holding the queue lock keeps the queues from being
  * deleted under the poller's feet.
  *
@@ -444,19 +455,19 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
  */
 bool pci_epf_nvme_fetch_commands(struct pci_epf_nvme *nvme)
 {
+	unsigned int nr = nvme->nr_io_queues, i, qid;
 	bool busy = false;
-	unsigned int qid;
 
 	mutex_lock(&nvme->qlock);
-	for (qid = 0; qid <= nvme->nr_io_queues; qid++) {
-		struct pci_epf_nvme_sq *sq = &nvme->sq[qid];
-
+	for (i = 0; i <= nr; i++) {
+		qid = i ? (nvme->fetch_first + i - 1) % nr + 1 : 0;
 		if (!READ_ONCE(nvme->accept))
 			break;
-		if (pci_epf_nvme_is_live(&sq->live))
-			busy |= pci_epf_nvme_fetch_sq(sq);
+		if (pci_epf_nvme_is_live(&nvme->sq[qid].live))
+			busy |= pci_epf_nvme_fetch_sq(&nvme->sq[qid]);
 	}
 	mutex_unlock(&nvme->qlock);
+	nvme->fetch_first = (nvme->fetch_first + 1) % nr;
 
 	return busy;
 }

@@ -20,6 +20,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dmaengine.h>
 #include <linux/io.h>
+#include <linux/mempool.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -148,6 +149,24 @@ static enum dma_data_direction pci_epf_nvme_map_dir(enum pci_epf_nvme_dir dir)
 	return dir == PCI_EPF_NVME_FROM_HOST ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 }
 
+/*
+ * The last transfer of a batch is done, or the submitter let go of it:
+ * wake up the submitter that waits, or hand the batch back to the poller.
+ * Maybe interrupt context.
+ */
+static void pci_epf_nvme_xfers_done(struct pci_epf_nvme_xfer_ctx *ctx)
+{
+	struct pci_epf_nvme_batch *batch;
+
+	if (ctx->waiter) {
+		complete(ctx->waiter);
+		return;
+	}
+	batch = container_of(ctx, struct pci_epf_nvme_batch, ctx);
+	pci_epf_nvme_hand_back(batch->nvme, &batch->ended_node,
+			       &batch->nvme->batches_ended);
+}
+
 static void pci_epf_nvme_dma_done(void *param,
 				  const struct dmaengine_result *res)
 {
@@ -157,7 +176,7 @@ static void pci_epf_nvme_dma_done(void *param,
 	if (res && res->result != DMA_TRANS_NOERROR)
 		WRITE_ONCE(xfer->error, true);
 	if (atomic_dec_and_test(&ctx->pending))
-		ctx->done(ctx);
+		pci_epf_nvme_xfers_done(ctx);
 }
 
 static int pci_epf_nvme_dma_submit(struct pci_epf_nvme_dma *dma,
@@ -331,8 +350,8 @@ static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
  * then start the channels once: the transfers of the batch overlap. A
  * buffer that cannot be mapped or submitted, and those after it, are
  * marked failed. @ctx->pending holds one reference for the caller, who
- * drops it once it is ready for @ctx->done to be called. Return the number
- * of buffers mapped, the first ones.
+ * drops it once it is ready for pci_epf_nvme_xfers_done(). Return the
+ * number of buffers mapped, the first ones.
  */
 static unsigned int pci_epf_nvme_dma_start(struct pci_epf_nvme *nvme,
 					   struct pci_epf_nvme_xfer **xfers,
@@ -410,29 +429,13 @@ static void pci_epf_nvme_dma_terminate(struct pci_epf_nvme *nvme)
 		dmaengine_terminate_sync(nvme->dma_tx[i].chan);
 }
 
-/**
- * struct pci_epf_nvme_xfer_wait - a batch of transfers waited for
- * @ctx: their DMA context
- * @done: completed with the last transfer
- */
-struct pci_epf_nvme_xfer_wait {
-	struct pci_epf_nvme_xfer_ctx ctx;
-	struct completion done;
-};
-
-static void pci_epf_nvme_xfer_wake(struct pci_epf_nvme_xfer_ctx *ctx)
-{
-	complete(&container_of(ctx, struct pci_epf_nvme_xfer_wait, ctx)->done);
-}
-
 /* Start the transfers of a batch and wait once for all of them */
-static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
-				  struct pci_epf_nvme_xfer **xfers,
-				  unsigned int nr, enum pci_epf_nvme_dir dir)
+static int pci_epf_nvme_dma_sync(struct pci_epf_nvme *nvme,
+				 struct pci_epf_nvme_xfer **xfers,
+				 unsigned int nr, enum pci_epf_nvme_dir dir)
 {
-	struct pci_epf_nvme_xfer_wait wait = {
-		.ctx.done = pci_epf_nvme_xfer_wake,
-	};
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct pci_epf_nvme_xfer_ctx ctx = { .waiter = &done };
 	unsigned int mapped, i, nr_chans;
 	struct pci_epf_nvme_dma *chans;
 	bool timed_out = false;
@@ -440,12 +443,9 @@ static int pci_epf_nvme_dma_batch(struct pci_epf_nvme *nvme,
 	int ret;
 
 	chans = pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
-	init_completion(&wait.done);
-	mapped = pci_epf_nvme_dma_start(nvme, xfers, nr, dir, &wait.ctx,
-					&used);
-	if (!atomic_dec_and_test(&wait.ctx.pending) &&
-	    !wait_for_completion_timeout(&wait.done,
-					 PCI_EPF_NVME_DMA_TIMEOUT)) {
+	mapped = pci_epf_nvme_dma_start(nvme, xfers, nr, dir, &ctx, &used);
+	if (!atomic_dec_and_test(&ctx.pending) &&
+	    !wait_for_completion_timeout(&done, PCI_EPF_NVME_DMA_TIMEOUT)) {
 		/*
 		 * No callback may run once the context is gone. Batches of
 		 * the poller on these channels lose their transfers too: the
@@ -522,9 +522,9 @@ void pci_epf_nvme_window_unmap(struct pci_epf_nvme *nvme,
 	pci_epc_mem_unmap(epf->epc, epf->func_no, epf->vfunc_no, map);
 }
 
-static int pci_epf_nvme_map_xfer(struct pci_epf_nvme *nvme,
-				 struct pci_epf_nvme_xfer *xfer,
-				 enum pci_epf_nvme_dir dir)
+static int pci_epf_nvme_window_copy_one(struct pci_epf_nvme *nvme,
+					struct pci_epf_nvme_xfer *xfer,
+					enum pci_epf_nvme_dir dir)
 {
 	struct pci_epf *epf = nvme->epf;
 	void *buf = xfer->buf;
@@ -582,15 +582,16 @@ unlock:
 }
 
 /* Without DMA channels: one buffer after the other, through windows */
-static int pci_epf_nvme_map_batch(struct pci_epf_nvme *nvme,
-				  struct pci_epf_nvme_xfer **xfers,
-				  unsigned int nr, enum pci_epf_nvme_dir dir)
+static int pci_epf_nvme_window_copy(struct pci_epf_nvme *nvme,
+				    struct pci_epf_nvme_xfer **xfers,
+				    unsigned int nr, enum pci_epf_nvme_dir dir)
 {
 	unsigned int i;
 	int ret = 0;
 
 	for (i = 0; i < nr; i++) {
-		xfers[i]->error = pci_epf_nvme_map_xfer(nvme, xfers[i], dir);
+		xfers[i]->error = pci_epf_nvme_window_copy_one(nvme, xfers[i],
+							       dir);
 		if (xfers[i]->error)
 			ret = -EIO;
 	}
@@ -609,7 +610,8 @@ static void pci_epf_nvme_batch_failed(struct pci_epf_nvme *nvme,
 }
 
 /**
- * pci_epf_nvme_xfer_batch() - move data between local buffers and the host
+ * pci_epf_nvme_xfer_sync() - move data between local buffers and the host,
+ *			      and wait
  * @nvme: the function
  * @xfers: the transfers, each with its buffer and host memory segments
  * @nr: number of transfers
@@ -621,9 +623,9 @@ static void pci_epf_nvme_batch_failed(struct pci_epf_nvme *nvme,
  *
  * Return: 0 if every transfer succeeded, else a negative error code.
  */
-int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
-			    struct pci_epf_nvme_xfer **xfers, unsigned int nr,
-			    enum pci_epf_nvme_dir dir)
+int pci_epf_nvme_xfer_sync(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_xfer **xfers, unsigned int nr,
+			   enum pci_epf_nvme_dir dir)
 {
 	unsigned int nr_chans;
 	int ret;
@@ -633,9 +635,9 @@ int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 
 	pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
 	if (nr_chans)
-		ret = pci_epf_nvme_dma_batch(nvme, xfers, nr, dir);
+		ret = pci_epf_nvme_dma_sync(nvme, xfers, nr, dir);
 	else
-		ret = pci_epf_nvme_map_batch(nvme, xfers, nr, dir);
+		ret = pci_epf_nvme_window_copy(nvme, xfers, nr, dir);
 
 	if (ret) {
 		pci_epf_nvme_batch_failed(nvme, dir, nr, ret);
@@ -647,96 +649,99 @@ int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
 }
 
 /**
- * pci_epf_nvme_init_batch() - initialise an empty batch of transfers
- * @batch: the batch
+ * pci_epf_nvme_batch_pool_create() - the function's pool of batches
  * @nvme: the function
- * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
- * @finish: what is done with the batch once its transfers are done
+ *
+ * Return: 0 or -ENOMEM.
  */
-void pci_epf_nvme_init_batch(struct pci_epf_nvme_batch *batch,
-			     struct pci_epf_nvme *nvme,
-			     enum pci_epf_nvme_dir dir,
-			     pci_epf_nvme_batch_fn finish)
+int pci_epf_nvme_batch_pool_create(struct pci_epf_nvme *nvme)
 {
-	batch->nvme = nvme;
-	batch->dir = dir;
-	batch->finish = finish;
-	batch->nr = 0;
-	batch->mapped = 0;
-}
-
-/* The last transfer of a batch completed: hand the batch to the poller */
-static void pci_epf_nvme_batch_done(struct pci_epf_nvme_xfer_ctx *ctx)
-{
-	struct pci_epf_nvme_batch *batch =
-		container_of(ctx, struct pci_epf_nvme_batch, ctx);
-	struct pci_epf_nvme *nvme = batch->nvme;
-
-	pci_epf_nvme_hand_back(nvme, &batch->done_node, &nvme->xfers_done);
-}
-
-static void pci_epf_nvme_finish_batch(struct pci_epf_nvme_batch *batch)
-{
-	struct pci_epf_nvme *nvme = batch->nvme;
-	int ret;
-
-	list_del(&batch->entry);
-	ret = pci_epf_nvme_dma_finish(nvme, batch->xfers, batch->nr,
-				      batch->mapped, batch->dir);
-	if (ret)
-		pci_epf_nvme_batch_failed(nvme, batch->dir, batch->nr, ret);
-	batch->finish(batch);
-	kfree(batch);
+	nvme->batch_pool =
+		mempool_create_kmalloc_pool(PCI_EPF_NVME_BATCH_RESERVE,
+					    sizeof(struct pci_epf_nvme_batch));
+	return nvme->batch_pool ? 0 : -ENOMEM;
 }
 
 /**
- * pci_epf_nvme_start_batch() - start the transfers of a batch
- * @batch: the batch, allocated with kmalloc(), with at least one transfer
+ * pci_epf_nvme_batch_get() - an empty batch for transfers not waited for
+ * @nvme: the function
+ * @dir: %PCI_EPF_NVME_FROM_HOST or %PCI_EPF_NVME_TO_HOST
  *
- * The transfers run while the poller goes on; once they are done, the
- * poller calls the batch's finish function from
- * pci_epf_nvme_reap_batches() and frees the batch. Without DMA channels
- * the transfers go through outbound windows, and the batch is finished
- * before this returns. Poller context, or whoever drains the function.
+ * Poller context: does not sleep. The function keeps a reserve of batches,
+ * so that some can always be in flight whatever the memory left.
+ *
+ * Return: the batch, or NULL when memory is short and the reserve is in
+ * flight: the commands then wait for a batch to end.
  */
-void pci_epf_nvme_start_batch(struct pci_epf_nvme_batch *batch)
+struct pci_epf_nvme_batch *pci_epf_nvme_batch_get(struct pci_epf_nvme *nvme,
+						  enum pci_epf_nvme_dir dir)
+{
+	struct pci_epf_nvme_batch *batch;
+
+	batch = mempool_alloc(nvme->batch_pool, GFP_NOWAIT | __GFP_NOWARN);
+	if (!batch)
+		return NULL;
+	batch->nvme = nvme;
+	batch->dir = dir;
+	batch->nr = 0;
+	batch->mapped = 0;
+	return batch;
+}
+
+/**
+ * pci_epf_nvme_batch_put() - give back a batch, empty or ended
+ * @batch: the batch
+ */
+void pci_epf_nvme_batch_put(struct pci_epf_nvme_batch *batch)
+{
+	mempool_free(batch, batch->nvme->batch_pool);
+}
+
+/**
+ * pci_epf_nvme_batch_start() - start the transfers of a batch
+ * @batch: the batch, from pci_epf_nvme_batch_get(), with transfers
+ *
+ * The transfers run while the poller goes on; once they are done,
+ * pci_epf_nvme_take_ended_batches() returns the batch. Without DMA
+ * channels the transfers go through outbound windows before this returns.
+ * Poller context, or whoever drains the function.
+ */
+void pci_epf_nvme_batch_start(struct pci_epf_nvme_batch *batch)
 {
 	struct pci_epf_nvme *nvme = batch->nvme;
 	unsigned int nr_chans;
 	unsigned long used;
 
 	batch->started = jiffies;
-	list_add_tail(&batch->entry, &nvme->xfers_inflight);
+	batch->ctx.waiter = NULL;
+	list_add_tail(&batch->entry, &nvme->batches_inflight);
 
 	pci_epf_nvme_dma_chans(nvme, batch->dir, &nr_chans);
 	if (!nr_chans) {
-		pci_epf_nvme_map_batch(nvme, batch->xfers, batch->nr,
-				       batch->dir);
-		pci_epf_nvme_finish_batch(batch);
+		pci_epf_nvme_window_copy(nvme, batch->xfers, batch->nr,
+					 batch->dir);
+		llist_add(&batch->ended_node, &nvme->batches_ended);
 		return;
 	}
 
-	batch->ctx.done = pci_epf_nvme_batch_done;
 	batch->mapped = pci_epf_nvme_dma_start(nvme, batch->xfers, batch->nr,
 					       batch->dir, &batch->ctx, &used);
 	if (atomic_dec_and_test(&batch->ctx.pending))
-		pci_epf_nvme_batch_done(&batch->ctx);
+		pci_epf_nvme_xfers_done(&batch->ctx);
 }
 
-/* Finish the batches on the list of those that are done, in order */
-static bool pci_epf_nvme_finish_done(struct pci_epf_nvme *nvme)
+/* Unmap an ended batch and move it to @ended */
+static void pci_epf_nvme_batch_end(struct pci_epf_nvme_batch *batch,
+				   struct list_head *ended)
 {
-	struct pci_epf_nvme_batch *batch, *tmp;
-	struct llist_node *list;
+	struct pci_epf_nvme *nvme = batch->nvme;
+	int ret;
 
-	list = llist_del_all(&nvme->xfers_done);
-	if (!list)
-		return false;
-
-	list = llist_reverse_order(list);
-	llist_for_each_entry_safe(batch, tmp, list, done_node)
-		pci_epf_nvme_finish_batch(batch);
-	return true;
+	ret = pci_epf_nvme_dma_finish(nvme, batch->xfers, batch->nr,
+				      batch->mapped, batch->dir);
+	if (ret)
+		pci_epf_nvme_batch_failed(nvme, batch->dir, batch->nr, ret);
+	list_move_tail(&batch->entry, ended);
 }
 
 /*
@@ -744,47 +749,58 @@ static bool pci_epf_nvme_finish_done(struct pci_epf_nvme *nvme)
  * stop the channels so that no callback comes any more, and fail what did
  * not complete.
  */
-static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme)
+static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme,
+					struct list_head *ended)
 {
 	struct pci_epf_nvme_batch *batch, *tmp;
+	struct llist_node *list;
 	unsigned int i;
 
 	pci_epf_nvme_set_fatal(nvme, "DMA transfer timeout");
 	pci_epf_nvme_dma_terminate(nvme);
-	pci_epf_nvme_finish_done(nvme);
 
-	list_for_each_entry_safe(batch, tmp, &nvme->xfers_inflight, entry) {
+	/* No callback runs any more: those that ran ended their batch */
+	list = llist_reverse_order(llist_del_all(&nvme->batches_ended));
+	llist_for_each_entry_safe(batch, tmp, list, ended_node)
+		pci_epf_nvme_batch_end(batch, ended);
+
+	list_for_each_entry_safe(batch, tmp, &nvme->batches_inflight, entry) {
 		for (i = 0; i < batch->nr; i++)
 			batch->xfers[i]->error = true;
-		pci_epf_nvme_finish_batch(batch);
+		pci_epf_nvme_batch_end(batch, ended);
 	}
 }
 
 /**
- * pci_epf_nvme_reap_batches() - finish the batches whose transfers are done
+ * pci_epf_nvme_take_ended_batches() - take the batches whose transfers are
+ *				       done
  * @nvme: the function
+ * @ended: where they go, unmapped, each transfer's error flag set, in the
+ *	   order they ended
  *
- * Poller context, or whoever drains the function.
+ * A batch in flight for too long fails, and so do the others. Poller
+ * context, or whoever drains the function.
  *
- * Return: true if a batch was finished.
+ * Return: true if a batch ended.
  */
-bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme)
+bool pci_epf_nvme_take_ended_batches(struct pci_epf_nvme *nvme,
+				     struct list_head *ended)
 {
-	struct pci_epf_nvme_batch *oldest;
-	bool busy;
+	struct pci_epf_nvme_batch *batch, *tmp, *oldest;
+	struct llist_node *list;
 
-	busy = pci_epf_nvme_finish_done(nvme);
+	list = llist_reverse_order(llist_del_all(&nvme->batches_ended));
+	llist_for_each_entry_safe(batch, tmp, list, ended_node)
+		pci_epf_nvme_batch_end(batch, ended);
 
 	/* Every pass: under load, other batches keep completing */
-	oldest = list_first_entry_or_null(&nvme->xfers_inflight,
+	oldest = list_first_entry_or_null(&nvme->batches_inflight,
 					  struct pci_epf_nvme_batch, entry);
 	if (oldest && time_after(jiffies, oldest->started +
-				 PCI_EPF_NVME_DMA_TIMEOUT)) {
-		pci_epf_nvme_expire_batches(nvme);
-		busy = true;
-	}
+				 PCI_EPF_NVME_DMA_TIMEOUT))
+		pci_epf_nvme_expire_batches(nvme, ended);
 
-	return busy;
+	return !list_empty(ended);
 }
 
 /**
@@ -819,10 +835,10 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 	if (dir == PCI_EPF_NVME_TO_HOST &&
 	    len <= PCI_EPF_NVME_WINDOW_WRITE_MAX &&
 	    nvme->epf->epc->num_windows &&
-	    !pci_epf_nvme_map_xfer(nvme, &xfer, dir))
+	    !pci_epf_nvme_window_copy_one(nvme, &xfer, dir))
 		return 0;
 
-	ret = pci_epf_nvme_xfer_batch(nvme, &xfers, 1, dir);
+	ret = pci_epf_nvme_xfer_sync(nvme, &xfers, 1, dir);
 	if (ret && !xfer.issued)
 		return -EAGAIN;
 	return ret;

@@ -14,6 +14,7 @@
 #include <linux/configfs.h>
 #include <linux/list.h>
 #include <linux/llist.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/nvme.h>
 #include <linux/pci-epc.h>
@@ -26,6 +27,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+struct completion;
 struct dentry;
 struct dma_chan;
 struct nvme_ctrl;
@@ -61,6 +63,14 @@ struct task_struct;
 
 /* Commands whose data moves in one batch of DMA transfers, at most */
 #define PCI_EPF_NVME_XFER_BATCH		64
+
+/*
+ * Kept in reserve for when memory is short, per function: commands for a
+ * full fetch, and batches for two in flight each way. Those in flight end
+ * on their own (the backend or the DMA timeout), and give theirs back.
+ */
+#define PCI_EPF_NVME_CMD_RESERVE	PCI_EPF_NVME_SQ_BURST
+#define PCI_EPF_NVME_BATCH_RESERVE	4
 
 /* SQE and CQE sizes as the host must set them (CC.IOSQES, CC.IOCQES) */
 #define PCI_EPF_NVME_SQES		6
@@ -119,11 +129,12 @@ struct pci_epf_nvme_seg {
 /**
  * struct pci_epf_nvme_xfer_ctx - the DMA transfers of one batch
  * @pending: transfers not completed yet, plus one for the submitter
- * @done: called when the last one completes, maybe in interrupt context
+ * @waiter: completed when the last one completes, if the submitter waits;
+ *	    NULL for a &struct pci_epf_nvme_batch, handed back to the poller
  */
 struct pci_epf_nvme_xfer_ctx {
 	atomic_t pending;
-	void (*done)(struct pci_epf_nvme_xfer_ctx *ctx);
+	struct completion *waiter;
 };
 
 /**
@@ -154,22 +165,18 @@ struct pci_epf_nvme_xfer {
 };
 
 struct pci_epf_nvme;
-struct pci_epf_nvme_batch;
-
-typedef void (*pci_epf_nvme_batch_fn)(struct pci_epf_nvme_batch *batch);
 
 /**
  * struct pci_epf_nvme_batch - transfers the poller starts and does not wait
  *			       for
  * @ctx: their DMA context
  * @nvme: the function
- * @done_node: entry in the function's list of batches whose transfers are
+ * @ended_node: entry in the function's list of batches whose transfers are
  *	       done
- * @entry: entry in the function's list of batches in flight, oldest first
+ * @entry: entry in the function's list of batches in flight, oldest first,
+ *	   then in the poller's list of batches that ended
  * @started: when the transfers were started, in jiffies
  * @dir: direction of the transfers
- * @finish: called once the transfers are done, by the poller or by
- *	    whoever drains the function (or moved them itself)
  * @nr: number of transfers
  * @mapped: transfers whose buffer is mapped for DMA, the first ones
  * @xfers: the transfers
@@ -177,11 +184,10 @@ typedef void (*pci_epf_nvme_batch_fn)(struct pci_epf_nvme_batch *batch);
 struct pci_epf_nvme_batch {
 	struct pci_epf_nvme_xfer_ctx ctx;
 	struct pci_epf_nvme *nvme;
-	struct llist_node done_node;
+	struct llist_node ended_node;
 	struct list_head entry;
 	unsigned long started;
 	enum pci_epf_nvme_dir dir;
-	pci_epf_nvme_batch_fn finish;
 	unsigned int nr;
 	unsigned int mapped;
 	struct pci_epf_nvme_xfer *xfers[PCI_EPF_NVME_XFER_BATCH];
@@ -290,7 +296,8 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
  * @entry: entry in the completion queue's pending list, the AER list, or
  *	   the function's lists of I/O commands waiting for a data buffer or
  *	   for the fabrics controller
- * @done_node: entry in the function's list of executed commands
+ * @returned_node: entry in the function's list of commands back from the
+ *		   fabrics controller
  * @work: runs @step, for admin commands
  * @step: the next step of the command
  * @sqid: submission queue the command was fetched from
@@ -312,7 +319,7 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
 struct pci_epf_nvme_cmd {
 	struct pci_epf_nvme *nvme;
 	struct list_head entry;
-	struct llist_node done_node;
+	struct llist_node returned_node;
 	struct work_struct work;
 	enum pci_epf_nvme_step step;
 	u16 sqid;
@@ -427,13 +434,20 @@ struct pci_epf_nvme_feat {
  * @poll_task: the poller: follows the registers, fetches and starts the
  *	       I/O commands, completes them and posts their entries
  * @polling: the poller runs (it is parked otherwise)
- * @done: commands the fabrics controller executed, for the poller
+ * @returned: commands back from the fabrics controller, for the poller
+ * @cmd_pool: the commands, with a reserve for forward progress
+ * @batch_pool: the batches of transfers, with a reserve for forward progress
+ * @fetch_first: the I/O queue fetched first in the next pass, minus one;
+ *		 only used by the poller
  * @data_wait: I/O commands parsed and waiting for their data buffer, in
  *	       order, only used by the poller
+ * @executed: I/O commands back from the fabrics controller, waiting for a
+ *	      batch to return their data in, in order, only used by the
+ *	      poller
  * @requeue: I/O commands the fabrics controller could not take yet, in
  *	     order, only used by the poller
- * @xfers_done: batches of transfers that are done, for the poller
- * @xfers_inflight: batches of transfers started, oldest first, only used
+ * @batches_ended: batches of transfers that are done, for the poller
+ * @batches_inflight: batches of transfers started, oldest first, only used
  *		    by the poller and by whoever drains the function
  * @state_lock: serialises the state changes of the controller
  * @state: state of the controller
@@ -495,11 +509,15 @@ struct pci_epf_nvme {
 	struct workqueue_struct *admin_wq;
 	struct task_struct *poll_task;
 	bool polling;
-	struct llist_head done;
+	struct llist_head returned;
+	mempool_t *cmd_pool;
+	mempool_t *batch_pool;
+	unsigned int fetch_first;
 	struct list_head data_wait;
+	struct list_head executed;
 	struct list_head requeue;
-	struct llist_head xfers_done;
-	struct list_head xfers_inflight;
+	struct llist_head batches_ended;
+	struct list_head batches_inflight;
 
 	struct mutex state_lock;	/* serialises the state changes */
 	enum pci_epf_nvme_state state;
@@ -591,7 +609,7 @@ static inline void pci_epf_nvme_poll_kick(struct pci_epf_nvme *nvme)
  * pci_epf_nvme_hand_back() - hand finished work back to the poller
  * @nvme: the function
  * @node: the entry of the command or of the batch of transfers
- * @list: where it goes: @nvme->done or @nvme->xfers_done
+ * @list: where it goes: @nvme->returned or @nvme->batches_ended
  *
  * Any context, interrupts included. The poller is woken up if the list was
  * empty (else whoever filled it woke it already), and so is whoever drains
@@ -659,30 +677,37 @@ void pci_epf_nvme_dma_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_dma_exit(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 			  size_t len, enum pci_epf_nvme_dir dir);
-int pci_epf_nvme_xfer_batch(struct pci_epf_nvme *nvme,
-			    struct pci_epf_nvme_xfer **xfers, unsigned int nr,
-			    enum pci_epf_nvme_dir dir);
-void pci_epf_nvme_init_batch(struct pci_epf_nvme_batch *batch,
-			     struct pci_epf_nvme *nvme,
-			     enum pci_epf_nvme_dir dir,
-			     pci_epf_nvme_batch_fn finish);
-void pci_epf_nvme_start_batch(struct pci_epf_nvme_batch *batch);
-bool pci_epf_nvme_reap_batches(struct pci_epf_nvme *nvme);
+int pci_epf_nvme_xfer_sync(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_xfer **xfers, unsigned int nr,
+			   enum pci_epf_nvme_dir dir);
+int pci_epf_nvme_batch_pool_create(struct pci_epf_nvme *nvme);
+struct pci_epf_nvme_batch *pci_epf_nvme_batch_get(struct pci_epf_nvme *nvme,
+						  enum pci_epf_nvme_dir dir);
+void pci_epf_nvme_batch_put(struct pci_epf_nvme_batch *batch);
+void pci_epf_nvme_batch_start(struct pci_epf_nvme_batch *batch);
+bool pci_epf_nvme_take_ended_batches(struct pci_epf_nvme *nvme,
+				     struct list_head *ended);
 u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd);
 
 /* pci-epf-nvme-cmd.c */
 int pci_epf_nvme_cmd_cache_init(void);
 void pci_epf_nvme_cmd_cache_exit(void);
-struct pci_epf_nvme_cmd *pci_epf_nvme_alloc_cmd(struct pci_epf_nvme *nvme,
-						struct pci_epf_nvme_sq *sq,
-						const struct nvme_command *sqe);
+int pci_epf_nvme_cmd_pool_create(struct pci_epf_nvme *nvme);
+unsigned int pci_epf_nvme_get_cmds(struct pci_epf_nvme *nvme,
+				   struct pci_epf_nvme_cmd **cmds,
+				   unsigned int nr);
+void pci_epf_nvme_put_cmds(struct pci_epf_nvme *nvme,
+			   struct pci_epf_nvme_cmd **cmds, unsigned int nr);
+void pci_epf_nvme_init_cmd(struct pci_epf_nvme_cmd *cmd,
+			   struct pci_epf_nvme_sq *sq,
+			   const struct nvme_command *sqe);
 void pci_epf_nvme_free_cmd(struct pci_epf_nvme_cmd *cmd);
-void pci_epf_nvme_complete_cmd(struct pci_epf_nvme_cmd *cmd, u16 status);
 void pci_epf_nvme_start_io(struct pci_epf_nvme *nvme,
 			   struct pci_epf_nvme_cmd **cmds, unsigned int nr);
-bool pci_epf_nvme_complete_done(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_handle_executed(struct pci_epf_nvme *nvme);
+bool pci_epf_nvme_data_moved(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-debugfs.c */
