@@ -50,9 +50,11 @@ declare -A NICE=([rig]=19 [debug]=0)
 # in free_reserved_area at boot). Its detectors get thresholds longer than
 # any such wait; the test timeouts still catch a real hang, and the debug
 # guest, which is never starved, keeps the kernel's defaults.
+# The debug guest keeps each slab cache to itself: fault injection can
+# then aim at one cache (t-44), and KASAN names the right one.
 declare -A KERNEL_ARGS=(
 	[rig]="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 sysctl.kernel.hung_task_timeout_secs=120"
-	[debug]="")
+	[debug]="slab_nomerge")
 
 flavours=(rig debug) only='' static=1
 declare -A TREE=()
