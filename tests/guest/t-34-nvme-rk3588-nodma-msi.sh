@@ -7,6 +7,9 @@
 # loop transport.
 BACKING=file TRANSPORT=loop MSI=4 MSIX=0 DEBUG_PARTS=""
 LOOP_PROFILE=rk3588 LOOP_DMA=N
+# Copies through windows cost the rig's CPU more than DMA: 16 MiB covers
+# every alignment case (64 MiB took 73 s of the rig guest).
+[[ ${RIG_FLAVOUR:-rig} == debug ]] || FIO_MB=16
 
 config_checks() {
 	t_check "controller has no DMA channel" test "$(loop_dma_chans)" -eq 0
