@@ -373,9 +373,7 @@ void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme)
 	if (nvme->state != PCI_EPF_NVME_DISABLED)
 		pci_epf_nvme_stop(nvme, false);
 	nvme->state = PCI_EPF_NVME_DISABLED;
-	nvme->fatal = false;
 	pci_epf_nvme_regs_init(nvme);
-	pci_epf_nvme_clear_doorbells(nvme);
 	mutex_unlock(&nvme->state_lock);
 }
 
@@ -449,11 +447,9 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 
 	pci_epf_nvme_queues_init(nvme);
 	nvme->state = PCI_EPF_NVME_DISABLED;
-	nvme->fatal = false;
 	nvme->accept = false;
 	nvme->host_ok = false;
 	pci_epf_nvme_regs_init(nvme);
-	pci_epf_nvme_clear_doorbells(nvme);
 
 	return 0;
 

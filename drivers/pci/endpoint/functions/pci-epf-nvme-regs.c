@@ -59,26 +59,6 @@ void pci_epf_nvme_set_fatal(struct pci_epf_nvme *nvme, const char *why)
 }
 
 /**
- * pci_epf_nvme_regs_init() - the registers as they are after a reset
- * @nvme: the function, with its BAR allocated
- */
-void pci_epf_nvme_regs_init(struct pci_epf_nvme *nvme)
-{
-	u64 cap;
-
-	cap = nvme->mqes;
-	cap |= 1ULL << 16;				/* CQR */
-	cap |= (u64)PCI_EPF_NVME_CAP_TO << 24;		/* TO */
-	cap |= (u64)NVME_CAP_CSS_NVM << 37;		/* CSS */
-	/* DSTRD, NSSRS, BPS, MPSMIN, MPSMAX, PMRS, CMBS: 0 */
-
-	memset(nvme->bar, 0, NVME_REG_DBS);
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP, lower_32_bits(cap));
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP + 4, upper_32_bits(cap));
-	pci_epf_nvme_reg_write(nvme, NVME_REG_VS, NVME_VS(1, 4, 0));
-}
-
-/**
  * pci_epf_nvme_clear_doorbells() - zero the doorbells of every queue
  * @nvme: the function
  */
@@ -97,4 +77,27 @@ void pci_epf_nvme_clear_csts(struct pci_epf_nvme *nvme)
 	nvme->fatal = false;
 	pci_epf_nvme_reg_write(nvme, NVME_REG_CSTS, 0);
 	spin_unlock(&nvme->csts_lock);
+}
+
+/**
+ * pci_epf_nvme_regs_init() - the registers and doorbells as they are after
+ *			      a reset, with no fatal status
+ * @nvme: the function, with its BAR allocated
+ */
+void pci_epf_nvme_regs_init(struct pci_epf_nvme *nvme)
+{
+	u64 cap;
+
+	cap = nvme->mqes;
+	cap |= 1ULL << 16;				/* CQR */
+	cap |= (u64)PCI_EPF_NVME_CAP_TO << 24;		/* TO */
+	cap |= (u64)NVME_CAP_CSS_NVM << 37;		/* CSS */
+	/* DSTRD, NSSRS, BPS, MPSMIN, MPSMAX, PMRS, CMBS: 0 */
+
+	memset(nvme->bar, 0, NVME_REG_DBS);
+	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP, lower_32_bits(cap));
+	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP + 4, upper_32_bits(cap));
+	pci_epf_nvme_reg_write(nvme, NVME_REG_VS, NVME_VS(1, 4, 0));
+	pci_epf_nvme_clear_doorbells(nvme);
+	pci_epf_nvme_clear_csts(nvme);
 }

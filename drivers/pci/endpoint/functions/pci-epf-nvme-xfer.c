@@ -744,6 +744,18 @@ static void pci_epf_nvme_batch_end(struct pci_epf_nvme_batch *batch,
 	list_move_tail(&batch->entry, ended);
 }
 
+/* End the batches handed back since the last call, in the order they ended */
+static void pci_epf_nvme_end_handed_back(struct pci_epf_nvme *nvme,
+					 struct list_head *ended)
+{
+	struct pci_epf_nvme_batch *batch, *tmp;
+	struct llist_node *list;
+
+	list = llist_reverse_order(llist_del_all(&nvme->batches_ended));
+	llist_for_each_entry_safe(batch, tmp, list, ended_node)
+		pci_epf_nvme_batch_end(batch, ended);
+}
+
 /*
  * The oldest batch did not complete in time: report the controller fatal,
  * stop the channels so that no callback comes any more, and fail what did
@@ -753,16 +765,13 @@ static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme,
 					struct list_head *ended)
 {
 	struct pci_epf_nvme_batch *batch, *tmp;
-	struct llist_node *list;
 	unsigned int i;
 
 	pci_epf_nvme_set_fatal(nvme, "DMA transfer timeout");
 	pci_epf_nvme_dma_terminate(nvme);
 
 	/* No callback runs any more: those that ran ended their batch */
-	list = llist_reverse_order(llist_del_all(&nvme->batches_ended));
-	llist_for_each_entry_safe(batch, tmp, list, ended_node)
-		pci_epf_nvme_batch_end(batch, ended);
+	pci_epf_nvme_end_handed_back(nvme, ended);
 
 	list_for_each_entry_safe(batch, tmp, &nvme->batches_inflight, entry) {
 		for (i = 0; i < batch->nr; i++)
@@ -786,12 +795,9 @@ static void pci_epf_nvme_expire_batches(struct pci_epf_nvme *nvme,
 bool pci_epf_nvme_take_ended_batches(struct pci_epf_nvme *nvme,
 				     struct list_head *ended)
 {
-	struct pci_epf_nvme_batch *batch, *tmp, *oldest;
-	struct llist_node *list;
+	struct pci_epf_nvme_batch *oldest;
 
-	list = llist_reverse_order(llist_del_all(&nvme->batches_ended));
-	llist_for_each_entry_safe(batch, tmp, list, ended_node)
-		pci_epf_nvme_batch_end(batch, ended);
+	pci_epf_nvme_end_handed_back(nvme, ended);
 
 	/* Every pass: under load, other batches keep completing */
 	oldest = list_first_entry_or_null(&nvme->batches_inflight,
