@@ -13,6 +13,10 @@
  * namespaces so that nothing on the endpoint can write them behind the
  * host's back, and deleted when the function is unbound.
  *
+ * The block and NVMe interfaces used here differ between the kernels the
+ * function builds for, Linux 6.12 and 7.3: those differences are here too,
+ * each under a flag the Makefile sets from the kernel's headers.
+ *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
 
@@ -28,8 +32,16 @@
 #include "fabrics.h"
 #include "pci-epf-nvme.h"
 
-/* nvme_find_get_ns() and nvme_put_ns() are exported for nvmet passthru */
+/*
+ * nvme_find_get_ns() and nvme_put_ns() are exported for nvmet passthru.
+ * The namespace is a string since 6.13 (see the Makefile for the
+ * PCI_EPF_NVME_* interface flags).
+ */
+#ifdef PCI_EPF_NVME_IMPORT_NS_STRING
+MODULE_IMPORT_NS("NVME_TARGET_PASSTHRU");
+#else
 MODULE_IMPORT_NS(NVME_TARGET_PASSTHRU);
+#endif
 
 /*
  * Seconds the fabrics layer holds the function's commands while its
@@ -210,6 +222,31 @@ static enum rq_end_io_ret pci_epf_nvme_end_io(struct request *rq,
 	return RQ_END_IO_NONE;
 }
 
+#ifdef PCI_EPF_NVME_END_IO_BATCH
+/* Newer kernels also pass the completion batch, of no use here */
+static enum rq_end_io_ret
+pci_epf_nvme_end_io_batch(struct request *rq, blk_status_t blk_status,
+			  const struct io_comp_batch *iob)
+{
+	return pci_epf_nvme_end_io(rq, blk_status);
+}
+
+#define pci_epf_nvme_rq_end_io	pci_epf_nvme_end_io_batch
+#else
+#define pci_epf_nvme_rq_end_io	pci_epf_nvme_end_io
+#endif
+
+/* The queue argument went away in 6.16 */
+static int pci_epf_nvme_map_kern(struct request *rq, void *buf,
+				 unsigned int len)
+{
+#ifdef PCI_EPF_NVME_MAP_KERN_NO_QUEUE
+	return blk_rq_map_kern(rq, buf, len, GFP_KERNEL);
+#else
+	return blk_rq_map_kern(rq->q, rq, buf, len, GFP_KERNEL);
+#endif
+}
+
 /**
  * pci_epf_nvme_backend_submit() - issue a command on the fabrics controller
  * @cmd: the command, with its data in its local buffer if it carries some
@@ -255,14 +292,14 @@ int pci_epf_nvme_backend_submit(struct pci_epf_nvme_cmd *cmd, bool nowait)
 	rq->cmd_flags &= ~REQ_FAILFAST_DRIVER;
 
 	if (cmd->len) {
-		ret = blk_rq_map_kern(q, rq, cmd->buf, cmd->len, GFP_KERNEL);
+		ret = pci_epf_nvme_map_kern(rq, cmd->buf, cmd->len);
 		if (ret) {
 			blk_mq_free_request(rq);
 			return ret;
 		}
 	}
 
-	rq->end_io = pci_epf_nvme_end_io;
+	rq->end_io = pci_epf_nvme_rq_end_io;
 	rq->end_io_data = cmd;
 	blk_execute_rq_nowait(rq, false);
 

@@ -21,6 +21,22 @@
 #include "pci-epf-nvme.h"
 
 /*
+ * A BAR the function may not program: one the controller's hardware uses
+ * (BAR_RESERVED) or one it disables (BAR_DISABLED, which 6.12 lacks).
+ */
+static bool pci_epf_nvme_bar_unavailable(const struct pci_epc_features *features,
+					 enum pci_barno bar)
+{
+	enum pci_epc_bar_type type = features->bar[bar].type;
+
+#ifdef PCI_EPF_NVME_BAR_DISABLED
+	if (type == BAR_DISABLED)
+		return true;
+#endif
+	return type == BAR_RESERVED;
+}
+
+/*
  * BAR 0: the registers, the doorbells of every queue pair and, with MSI-X,
  * the MSI-X table and PBA.
  */
@@ -65,7 +81,7 @@ static int pci_epf_nvme_alloc_bar(struct pci_epf_nvme *nvme)
 	 * BAR 1 gets a 32-bit BAR 0 (and one that allows only 64-bit BARs
 	 * already has its flag set by pci_epf_alloc_space()).
 	 */
-	if (features->bar[BAR_1].type != BAR_RESERVED)
+	if (!pci_epf_nvme_bar_unavailable(features, BAR_1))
 		epf->bar[BAR_0].flags |= PCI_BASE_ADDRESS_MEM_TYPE_64;
 
 	return 0;
@@ -216,7 +232,7 @@ static int pci_epf_nvme_bind(struct pci_epf *epf)
 		dev_err(dev, "the endpoint controller has no features\n");
 		return -EOPNOTSUPP;
 	}
-	if (features->bar[BAR_0].type == BAR_RESERVED) {
+	if (pci_epf_nvme_bar_unavailable(features, BAR_0)) {
 		dev_err(dev, "BAR 0 is not available\n");
 		return -EOPNOTSUPP;
 	}
