@@ -45,6 +45,19 @@ static int epc_loop_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
 	return 0;
 }
 
+/*
+ * A BAR no function may program: one the hardware uses (BAR_RESERVED) or
+ * one the controller disables (BAR_DISABLED, which 6.12 lacks)
+ */
+static bool epc_loop_bar_unavailable(const struct pci_epc_bar_desc *desc)
+{
+#ifdef EPC_LOOP_BAR_DISABLED
+	if (desc->type == BAR_DISABLED)
+		return true;
+#endif
+	return desc->type == BAR_RESERVED;
+}
+
 /* What the profile's controller allows for this BAR */
 static int epc_loop_check_bar_desc(struct epc_loop *lepc,
 				   struct pci_epf_bar *epf_bar)
@@ -53,10 +66,19 @@ static int epc_loop_check_bar_desc(struct epc_loop *lepc,
 		&lepc->profile->features.bar[epf_bar->barno];
 	struct device *dev = &lepc->pdev->dev;
 
-	if (desc->type == BAR_RESERVED) {
+	if (epc_loop_bar_unavailable(desc)) {
 		dev_err(dev, "BAR%d: reserved on this controller\n", epf_bar->barno);
 		return -EINVAL;
 	}
+#ifdef EPC_LOOP_BAR_RESIZABLE
+	/* The Resizable BAR capability offers sizes from 1 MiB up */
+	if (desc->type == BAR_RESIZABLE &&
+	    (epf_bar->size < SZ_1M || !is_power_of_2(epf_bar->size))) {
+		dev_err(dev, "BAR%d: %zu bytes, not a resizable BAR's size\n",
+			epf_bar->barno, epf_bar->size);
+		return -EINVAL;
+	}
+#endif
 	if (desc->type == BAR_FIXED && desc->fixed_size &&
 	    epf_bar->size != desc->fixed_size) {
 		dev_err(dev, "BAR%d: %zu bytes, but its size is fixed at %llu\n",
@@ -197,9 +219,47 @@ static void epc_loop_clear_bar(struct pci_epc *epc, u8 fn, u8 vfn,
 		epc_loop_func_reset(lepc, fn);
 }
 
-static int epc_loop_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 mmc)
+/*
+ * How the endpoint core counts vectors in the MSI and MSI-X ops: Linux
+ * 6.12 passes log2 of the MSI vector count (the MMC field) and expects the
+ * MSI-X table size minus one back; newer kernels pass and expect counts.
+ */
+#ifdef EPC_LOOP_EPC_OPS_COUNT_VECTORS
+static u8 epc_loop_msi_mmc(u8 nr)
+{
+	return nr ? order_base_2(nr) : U8_MAX;
+}
+
+static int epc_loop_msi_count(u8 qsize)
+{
+	return 1 << qsize;
+}
+
+static int epc_loop_msix_count(u16 nr)
+{
+	return nr;
+}
+#else
+static u8 epc_loop_msi_mmc(u8 mmc)
+{
+	return mmc;
+}
+
+static int epc_loop_msi_count(u8 qsize)
+{
+	return qsize;
+}
+
+static int epc_loop_msix_count(u16 nr)
+{
+	return nr - 1;
+}
+#endif
+
+static int epc_loop_set_msi(struct pci_epc *epc, u8 fn, u8 vfn, u8 vectors)
 {
 	struct epc_loop *lepc = to_epc_loop(epc);
+	u8 mmc = epc_loop_msi_mmc(vectors);
 	unsigned long flags;
 
 	/* mmc is log2 of the vector count: at most 32 vectors */
@@ -221,7 +281,8 @@ static int epc_loop_get_msi(struct pci_epc *epc, u8 fn, u8 vfn)
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	if (!vfn && msi->mmc != U8_MAX && (msi->ctrl & PCI_MSI_FLAGS_ENABLE))
-		ret = FIELD_GET(PCI_MSI_FLAGS_QSIZE, msi->ctrl);
+		ret = epc_loop_msi_count(FIELD_GET(PCI_MSI_FLAGS_QSIZE,
+						   msi->ctrl));
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 	return ret;
 }
@@ -266,7 +327,7 @@ static int epc_loop_get_msix(struct pci_epc *epc, u8 fn, u8 vfn)
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
 	if (!vfn && msix->nr && (msix->ctrl & PCI_MSIX_FLAGS_ENABLE))
-		ret = msix->nr - 1;
+		ret = epc_loop_msix_count(msix->nr);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 	return ret;
 }

@@ -16,6 +16,9 @@
 #include <linux/bitfield.h>
 #include <linux/bitmap.h>
 #include <linux/irq.h>
+#ifdef EPC_LOOP_MSI_PARENT
+#include <linux/irqchip/irq-msi-lib.h>
+#endif
 #include <linux/irqdomain.h>
 #include <linux/msi.h>
 #include <linux/pci.h>
@@ -299,9 +302,9 @@ static void epc_loop_msi_compose(struct irq_data *d, struct msi_msg *msg)
 /* MSI-X masks live in the BAR: check for vectors left pending there */
 static void epc_loop_msi_unmask(struct irq_data *d)
 {
-	struct epc_loop_host *host = irq_data_get_irq_chip_data(d);
 	struct msi_desc *desc = irq_data_get_msi_desc(d);
 	struct pci_dev *pdev = msi_desc_to_pci_dev(desc);
+	struct epc_loop_host *host = epc_loop_bus_host(pdev->bus);
 
 	pci_msi_unmask_irq(d);
 	if (desc->pci.msi_attrib.is_msix && PCI_SLOT(pdev->devfn) < host->nr_epcs)
@@ -310,15 +313,14 @@ static void epc_loop_msi_unmask(struct irq_data *d)
 }
 
 /*
- * hwirqs are handed out per MSI descriptor, a block of nvec_used aligned to
- * the next power of two so that multiple-message MSI can OR the vector
- * number into the data, as PCI requires.
+ * hwirqs are handed out in blocks of @nvec aligned to the next power of
+ * two, so that multiple-message MSI can OR the vector number into the
+ * data, as PCI requires. Returns EPC_LOOP_MSI_HWIRQS or more if none is
+ * left.
  */
-static irq_hw_number_t epc_loop_msi_get_hwirq(struct msi_domain_info *info,
-					      msi_alloc_info_t *arg)
+static unsigned long epc_loop_msi_hwirqs_get(struct epc_loop_host *host,
+					     unsigned int nvec)
 {
-	struct epc_loop_host *host = info->chip_data;
-	unsigned int nvec = arg->desc->nvec_used;
 	unsigned long flags, hwirq;
 
 	raw_spin_lock_irqsave(&host->hwirq_lock, flags);
@@ -328,6 +330,121 @@ static irq_hw_number_t epc_loop_msi_get_hwirq(struct msi_domain_info *info,
 		bitmap_set(host->hwirq_map, hwirq, nvec);
 	raw_spin_unlock_irqrestore(&host->hwirq_lock, flags);
 	return hwirq;
+}
+
+static void epc_loop_msi_hwirq_put(struct epc_loop_host *host,
+				   unsigned long hwirq)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&host->hwirq_lock, flags);
+	clear_bit(hwirq, host->hwirq_map);
+	raw_spin_unlock_irqrestore(&host->hwirq_lock, flags);
+}
+
+#ifdef EPC_LOOP_MSI_PARENT
+/*
+ * Newer kernels: the bus's domain is an MSI parent, and the PCI core puts
+ * a per-device MSI domain of its own on top of it (as for vmd.c). The
+ * parent hands out the hwirqs and composes the messages; the device
+ * domain writes them to the function and masks at the PCI level.
+ */
+static void epc_loop_msi_nop(struct irq_data *d)
+{
+}
+
+static int epc_loop_msi_alloc(struct irq_domain *domain, unsigned int virq,
+			      unsigned int nr_irqs, void *arg)
+{
+	struct epc_loop_host *host = domain->host_data;
+	unsigned long hwirq;
+	unsigned int i;
+
+	hwirq = epc_loop_msi_hwirqs_get(host, nr_irqs);
+	if (hwirq >= EPC_LOOP_MSI_HWIRQS)
+		return -ENOSPC;
+	for (i = 0; i < nr_irqs; i++)
+		irq_domain_set_info(domain, virq + i, hwirq + i, &host->msi_chip,
+				    host, handle_simple_irq, NULL, NULL);
+	return 0;
+}
+
+static void epc_loop_msi_free(struct irq_domain *domain, unsigned int virq,
+			      unsigned int nr_irqs)
+{
+	struct epc_loop_host *host = domain->host_data;
+	struct irq_data *d;
+	unsigned int i;
+
+	for (i = 0; i < nr_irqs; i++) {
+		d = irq_domain_get_irq_data(domain, virq + i);
+		epc_loop_msi_hwirq_put(host, d->hwirq);
+	}
+}
+
+static const struct irq_domain_ops epc_loop_msi_domain_ops = {
+	.alloc	= epc_loop_msi_alloc,
+	.free	= epc_loop_msi_free,
+};
+
+/* The device domain's chip: unmasking an MSI-X vector sends what waited */
+static bool epc_loop_init_dev_msi_info(struct device *dev,
+				       struct irq_domain *domain,
+				       struct irq_domain *real_parent,
+				       struct msi_domain_info *info)
+{
+	if (!msi_lib_init_dev_msi_info(dev, domain, real_parent, info))
+		return false;
+	info->chip->irq_unmask = epc_loop_msi_unmask;
+	return true;
+}
+
+static const struct msi_parent_ops epc_loop_msi_parent_ops = {
+	.supported_flags	= MSI_GENERIC_FLAGS_MASK | MSI_FLAG_PCI_MSIX |
+				  MSI_FLAG_MULTI_PCI_MSI,
+	.required_flags		= MSI_FLAG_USE_DEF_DOM_OPS |
+				  MSI_FLAG_USE_DEF_CHIP_OPS |
+				  MSI_FLAG_NO_AFFINITY,
+	.bus_select_token	= DOMAIN_BUS_NEXUS,
+	.bus_select_mask	= MATCH_PCI_MSI,
+	.prefix			= "loop-",
+	.init_dev_msi_info	= epc_loop_init_dev_msi_info,
+};
+
+static int epc_loop_msi_domain_create(struct epc_loop_host *host)
+{
+	struct irq_domain_info info = {
+		.size		= EPC_LOOP_MSI_HWIRQS,
+		.hwirq_max	= EPC_LOOP_MSI_HWIRQS,
+		.ops		= &epc_loop_msi_domain_ops,
+		.host_data	= host,
+	};
+
+	host->msi_chip = (struct irq_chip) {
+		.name			= "loop-MSI",
+		.irq_mask		= epc_loop_msi_nop,
+		.irq_unmask		= epc_loop_msi_nop,
+		.irq_compose_msi_msg	= epc_loop_msi_compose,
+		.irq_retrigger		= epc_loop_irq_retrigger,
+	};
+
+	info.fwnode = irq_domain_alloc_named_fwnode(dev_name(&host->pdev->dev));
+	if (!info.fwnode)
+		return -ENOMEM;
+	host->msi_domain =
+		msi_create_parent_irq_domain(&info, &epc_loop_msi_parent_ops);
+	if (!host->msi_domain) {
+		irq_domain_free_fwnode(info.fwnode);
+		return -ENOMEM;
+	}
+	return 0;
+}
+#else
+/* Linux 6.12: the bus's domain is the PCI/MSI domain itself */
+static irq_hw_number_t epc_loop_msi_get_hwirq(struct msi_domain_info *info,
+					      msi_alloc_info_t *arg)
+{
+	return epc_loop_msi_hwirqs_get(info->chip_data, arg->desc->nvec_used);
 }
 
 static int epc_loop_msi_init(struct irq_domain *domain,
@@ -344,13 +461,9 @@ static int epc_loop_msi_init(struct irq_domain *domain,
 static void epc_loop_msi_free(struct irq_domain *domain,
 			      struct msi_domain_info *info, unsigned int virq)
 {
-	struct epc_loop_host *host = info->chip_data;
 	struct irq_data *d = irq_domain_get_irq_data(domain, virq);
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&host->hwirq_lock, flags);
-	clear_bit(d->hwirq, host->hwirq_map);
-	raw_spin_unlock_irqrestore(&host->hwirq_lock, flags);
+	epc_loop_msi_hwirq_put(info->chip_data, d->hwirq);
 }
 
 static void epc_loop_msi_set_desc(msi_alloc_info_t *arg, struct msi_desc *desc)
@@ -397,6 +510,7 @@ static int epc_loop_msi_domain_create(struct epc_loop_host *host)
 	}
 	return 0;
 }
+#endif
 
 static void epc_loop_intx_nop(struct irq_data *d)
 {

@@ -28,7 +28,15 @@ static bool dma = true;
 module_param(dma, bool, 0444);
 MODULE_PARM_DESC(dma, "register the DMA channels (default Y)");
 
+/*
+ * The RK3588's BARs as its driver in the same kernel describes them: 1 MiB
+ * fixed BARs in Linux 6.12, resizable BARs (1 MiB at least) in 7.3.
+ */
+#ifdef EPC_LOOP_BAR_RESIZABLE
+#define EPC_LOOP_RK3588_BAR		{ .type = BAR_RESIZABLE }
+#else
 #define EPC_LOOP_RK3588_BAR		{ .type = BAR_FIXED, .fixed_size = SZ_1M }
+#endif
 
 static const struct epc_loop_profile epc_loop_profiles[] = {
 	{
@@ -43,7 +51,7 @@ static const struct epc_loop_profile epc_loop_profiles[] = {
 	},
 	/*
 	 * pcie-dw-rockchip.c and its PCIe 3.0 x4 controller's probe: no
-	 * INTx in endpoint mode, 1 MiB fixed BARs but BAR 4 (its ATU
+	 * INTx in endpoint mode, 1 MiB BARs but BAR 4 (its ATU
 	 * registers), 16 outbound iATU regions of 64 KiB alignment, each MSI
 	 * sent through one of them, and an eDMA with 2 write and 2 read
 	 * channels.
