@@ -70,15 +70,21 @@ loop_host_dev() {
 	return 1
 }
 
-# pcitest runs several tests in one go (one BAR, an IRQ type, INTx, one MSI
-# and one MSI-X vector, read, write and copy), one line each: "NAME:<TAB>
-# OKAY" or "NOT OKAY" or "(TEST) FAILED". Its exit status is not reliable.
 # loop_dma_discard BYTES: the controller's DMA transfers to the host of at
 # least BYTES move no data, 0 (the default) for none: the benchmark aid
 # dma_discard_min of pci-epc-loop-dma.c.
 LOOP_DMA_DISCARD=/sys/module/pci_epc_loop/parameters/dma_discard_min
 loop_dma_discard() { echo "$1" >"$LOOP_DMA_DISCARD"; }
 
+# The host side's test program for pci-epf-test comes with the kernel tree
+# and changed in Linux 6.14: tools/pci/pcitest was removed, and the
+# kselftest pci_endpoint_test took its place. ept_kselftest says which one
+# this kernel has.
+#
+# pcitest runs several tests in one go (one BAR, an IRQ type, INTx, one MSI
+# and one MSI-X vector, read, write and copy), one line each: "NAME:<TAB>
+# OKAY" or "NOT OKAY" or "(TEST) FAILED". Its exit status is not reliable.
+#
 # pcitest_run ARGS...: run it once, its output in PCITEST_OUT.
 # pcitest_said NAME [RESULT]: the line NAME (e.g. BAR0, MSI17, "READ (
 # 1024 bytes)", "SET IRQ TYPE TO MSI", "LEGACY IRQ") says RESULT (default
@@ -115,6 +121,84 @@ pcitest_said() {
 	done <<<"$PCITEST_OUT"
 	echo "no \"$1\" line in: $PCITEST_OUT"
 	return 1
+}
+
+# The kselftest's tests each cover a range: MSI_TEST raises every vector
+# from 1 until the first one the host driver refuses (the first beyond
+# what the function has: a SKIP that names it), the transfer tests move
+# 1 B to 1000 KiB (+1) through windows ("memcpy") or DMA channels ("dma").
+# Each test ends with one TAP line, "ok N NAME", "ok N NAME # SKIP
+# REASON" or "not ok N NAME", NAME being FIXTURE[.VARIANT].TEST; a check
+# that failed before a SKIP logs "Test failed for ..." but still ends as a
+# SKIP, so kst_said looks for those lines too.
+#
+# kst_run NAME...: run these tests in one go, the output in KST_OUT.
+# kst_said NAME [RESULT]: NAME ended with RESULT: ok (the default), fail,
+# or "skip REASON" (nothing failed before the skip).
+KSELFTEST=$RIG_TREE/tools/testing/selftests/pci_endpoint/pci_endpoint_test
+KST_OUT=
+
+ept_kselftest() { [[ -x $KSELFTEST ]]; }
+
+kst_run() {
+	local name args=()
+	for name; do
+		args+=(-r "$name")
+	done
+	KST_OUT=$("$KSELFTEST" "${args[@]}" 2>&1)
+}
+
+kst_said() {
+	local want=${2:-ok} line got log
+	line=$(grep -E "^(not )?ok [0-9]+ $1( |\$)" <<<"$KST_OUT")
+	if [[ -z $line ]]; then
+		echo "no result for $1 in: $(tail -n 5 <<<"$KST_OUT")"
+		return 1
+	fi
+	case $line in
+	"not ok"*) got=fail ;;
+	*"# SKIP "*) got="skip ${line#*# SKIP }" ;;
+	*) got=ok ;;
+	esac
+	# the log of this test: from its RUN line to its result line
+	log=$(sed -n "/ RUN  *$1 \.\.\./,/ok [0-9]* $1\( \|\$\)/p" <<<"$KST_OUT")
+	if [[ $got == skip* ]] && grep -q 'Test failed' <<<"$log"; then
+		got="fail, then $got"
+	fi
+	[[ $got == "$want" ]] && return 0
+	echo "$1: $got, not $want"
+	grep -m 3 'Test failed\|Expected' <<<"$log"
+	return 1
+}
+
+# The tests t-10 and t-11 run: every BAR, INTx, every MSI and MSI-X vector,
+# and transfers through windows and by DMA (but the DMA copy: pci-epf-test
+# needs a memcpy channel for it)
+KST_ALL=(pci_ep_bar.BAR{0..5}.BAR_TEST pci_ep_basic.CONSECUTIVE_BAR_TEST
+	 pci_ep_basic.{LEGACY_IRQ,MSI,MSIX}_TEST
+	 pci_ep_data_transfer.memcpy.{READ,WRITE,COPY}_TEST
+	 pci_ep_data_transfer.dma.{READ,WRITE}_TEST)
+
+# kst_irqs_transfers MSI MSIX WINDOWS CHANNELS: the checks of the MSI and
+# MSI-X tests (MSI and MSIX vectors) and of the transfers, named after
+# WINDOWS and CHANNELS, in a run of KST_ALL
+kst_irqs_transfers() {
+	local t
+	t_check "MSI: vectors 1 to $1" kst_said pci_ep_basic.MSI_TEST
+	t_check "MSI-X: vectors 1 to $2" kst_said pci_ep_basic.MSIX_TEST \
+		"skip MSI-X$(($2 + 1)) is disabled"
+	for t in read write copy; do
+		t_check "$t ($3)" kst_said "pci_ep_data_transfer.memcpy.${t^^}_TEST"
+	done
+	for t in read write; do
+		t_check "$t ($4)" kst_said "pci_ep_data_transfer.dma.${t^^}_TEST"
+	done
+}
+
+# kst_failed_sizes NAME: the transfer sizes for which test NAME failed
+kst_failed_sizes() {
+	sed -n "/ RUN  *$1 \.\.\./,/ok [0-9]* $1/s/.*Test failed for size (\([0-9]*\)).*/\1/p" \
+		<<<"$KST_OUT" | tr '\n' ' '
 }
 
 loop_host_dev_gone() { ! loop_host_dev "$@" >/dev/null; }

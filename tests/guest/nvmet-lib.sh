@@ -35,9 +35,10 @@ nvmet_backing() {
 	esac
 }
 
-# nvmet_setup null|file|nullperf loop|tcp: one subsystem, one namespace, one port.
+# nvmet_setup null|file|nullperf loop|tcp: one subsystem, one namespace,
+# exported on port 1.
 nvmet_setup() {
-	local backing=$1 transport=$2 path sub port=$NVMET_CFS/ports/1
+	local backing=$1 transport=$2 path sub
 
 	modprobe nvmet || return 1
 	path=$(nvmet_backing "$backing") || return 1
@@ -47,9 +48,17 @@ nvmet_setup() {
 	echo "$path" >"$sub/namespaces/1/device_path"
 	[[ $backing == file ]] && echo 1 >"$sub/namespaces/1/buffered_io"
 	echo 1 >"$sub/namespaces/1/enable" || return 1
+	nvmet_port 1 "$transport"
+}
+
+# nvmet_port ID loop|tcp|pci: export the subsystem on port ID too. A pci
+# port is for upstream's NVMe PCI endpoint target (nvmet-pci-epf): its
+# endpoint function names the port and the subsystem it serves.
+nvmet_port() {
+	local port=$NVMET_CFS/ports/$1
 
 	mkdir -p "$port" || return 1
-	case $transport in
+	case $2 in
 	loop)
 		modprobe nvme-loop || return 1
 		echo loop >"$port/addr_trtype"
@@ -62,8 +71,12 @@ nvmet_setup() {
 		echo 127.0.0.1 >"$port/addr_traddr"
 		echo "$NVMET_TCP_PORT" >"$port/addr_trsvcid"
 		;;
+	pci)
+		modprobe nvmet-pci-epf || return 1
+		echo pci >"$port/addr_trtype"
+		;;
 	esac
-	ln -s "$sub" "$port/subsystems/" || return 1
+	ln -s "$NVMET_CFS/subsystems/$NVMET_NQN" "$port/subsystems/"
 }
 
 # nvmet_connect_string loop|tcp: the fabrics options for this target.
@@ -75,9 +88,12 @@ nvmet_connect_string() {
 }
 
 nvmet_teardown() {
-	local sub=$NVMET_CFS/subsystems/$NVMET_NQN port=$NVMET_CFS/ports/1
-	rm -f "$port/subsystems/$NVMET_NQN" 2>/dev/null
-	rmdir "$port" 2>/dev/null
+	local sub=$NVMET_CFS/subsystems/$NVMET_NQN port
+	for port in "$NVMET_CFS"/ports/*; do
+		[[ -d $port ]] || continue
+		rm -f "$port/subsystems/$NVMET_NQN" 2>/dev/null
+		rmdir "$port" 2>/dev/null
+	done
 	if [[ -d $sub ]]; then
 		echo 0 >"$sub/namespaces/1/enable" 2>/dev/null
 		rmdir "$sub/namespaces/1" 2>/dev/null

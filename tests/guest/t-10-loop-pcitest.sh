@@ -3,7 +3,8 @@
 #
 # The loopback endpoint controller checked with code nobody here wrote: the
 # kernel's pci-epf-test function on the endpoint side, pci_endpoint_test on
-# the host side, and pcitest from tools/pci of the same tree.
+# the host side, and the user-space test of the same tree: pcitest from
+# tools/pci, or the kselftest pci_endpoint_test from Linux 6.14 on.
 set -uo pipefail
 . "$RIG_REPO/tests/guest/lib.sh"
 . "$RIG_REPO/tests/guest/loop-lib.sh"
@@ -97,7 +98,47 @@ test_dma_discard() {
 	check "dma_discard_min: off again" "READ (1048576 bytes)"
 }
 
+# The kselftest, in one run
+kst_all() {
+	local b
+	kst_run "${KST_ALL[@]}"
+	for b in 0 1 2 3 4 5; do
+		t_check "BAR$b" kst_said pci_ep_bar.BAR$b.BAR_TEST
+	done
+	t_check "BARs one after another" kst_said pci_ep_basic.CONSECUTIVE_BAR_TEST
+	t_check "INTx" kst_said pci_ep_basic.LEGACY_IRQ_TEST
+	kst_irqs_transfers $MSI_VECTORS $MSIX_VECTORS "outbound window" DMA
+	t_skip "copy (DMA)" "pci-epf-test refuses copies on slave DMA channels: it needs a memcpy channel"
+}
+
+# The kselftest's reads by DMA are of 1, 1024, 1025, 1024000 and 1024001
+# bytes: with dma_discard_min at 64 KiB, the last two move nothing.
+kst_discarded() {
+	local sizes
+	kst_run pci_ep_data_transfer.dma.READ_TEST
+	sizes=$(kst_failed_sizes pci_ep_data_transfer.dma.READ_TEST)
+	[[ $sizes == "1024000 1024001 " ]] ||
+		{ echo "failed sizes: '$sizes', not the two beyond 64 KiB"; return 1; }
+	dmesg | grep -q 'DMA to the host moves no data' ||
+		{ echo "the controller did not say it discards"; return 1; }
+}
+
+kst_dma_discard() {
+	t_check "dma_discard_min is off by default" test "$(<"$LOOP_DMA_DISCARD")" = 0
+	loop_dma_discard 65536
+	t_check "dma_discard_min: only transfers of 64 KiB and more move nothing" \
+		kst_discarded
+	loop_dma_discard 0
+	kst_run pci_ep_data_transfer.dma.READ_TEST
+	t_check "dma_discard_min: off again" kst_said pci_ep_data_transfer.dma.READ_TEST
+}
+
 setup
-test_bars_irqs
-test_transfers
-test_dma_discard
+if ept_kselftest; then
+	kst_all
+	kst_dma_discard
+else
+	test_bars_irqs
+	test_transfers
+	test_dma_discard
+fi

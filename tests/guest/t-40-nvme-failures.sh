@@ -27,13 +27,14 @@ fio_verify() {
 		--verify=crc32c "${@:2}"
 }
 
-# fio exits with an error, not killed by the time limit (status 124)
+# fio exits with an error, not killed by the time limit (status 124 or
+# 137; see GONE_IOENGINE for the engine)
 fio_fails_quickly() {
 	local rc=0
-	timeout 60 fio --name=gone --filename="$B" --ioengine=io_uring --direct=1 \
+	timeout -k 5 60 fio --name=gone --filename="$B" --ioengine=$GONE_IOENGINE --direct=1 \
 		--rw=randread --bs=4k --iodepth=8 --size=4M || rc=$?
 	echo "fio status $rc"
-	[[ $rc -ne 0 && $rc -ne 124 ]]
+	[[ $rc -ne 0 && $rc -ne 124 && $rc -ne 137 ]]
 }
 
 kmsg_count() { dmesg | grep -c "$1"; }

@@ -58,8 +58,8 @@ t_check "host sees the second namespace" wait_for 100 host_ns 2 || exit 1
 B=$(host_ns 1)
 B2=$(host_ns 2)
 
-fio --name=gone --filename="$B2" --ioengine=io_uring --direct=1 \
-	--rw=randrw --bs=4k --iodepth=64 --runtime=60 --time_based \
+fio --name=gone --filename="$B2" --ioengine=$GONE_IOENGINE --direct=1 \
+	--rw=randrw --bs=4k --numjobs=4 --runtime=60 --time_based \
 	>/dev/null 2>&1 &
 gone_pid=$!
 start_load "$B" --iodepth=64
