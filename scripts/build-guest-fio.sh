@@ -36,33 +36,25 @@ fio_version() {
 	dpkg-query -W -f='${Version}' fio 2>/dev/null || die "fio is not installed"
 }
 
-# apt-get with a private source list, index directory and cache: deb-src
-# entries for the suites the system already uses.
-private_apt() {
-	apt-get -o Dir::Etc::SourceList=/dev/null \
-		-o Dir::Etc::SourceParts="$APT_DIR/sources.list.d" \
-		-o Dir::State::Lists="$APT_DIR/lists" \
-		-o Dir::Cache="$APT_DIR/cache" "$@"
-}
-
+# deb-src entries for what the machine's own apt sources list: its mirror
+# and its suites, so that nothing here names a host. Both formats: the
+# deb822 .sources files and the one-line .list entries.
 write_sources() {
-	local codename
-	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-	[[ -n $codename ]] || die "no VERSION_CODENAME in /etc/os-release"
+	local f
 	mkdir -p "$APT_DIR/sources.list.d" "$APT_DIR/lists/partial" "$APT_DIR/cache"
-	cat >"$APT_DIR/sources.list.d/debian-src.sources" <<-EOF
-	Types: deb-src
-	URIs: http://deb.debian.org/debian
-	Suites: $codename $codename-updates $codename-backports
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-	Types: deb-src
-	URIs: http://deb.debian.org/debian-security
-	Suites: $codename-security
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
+	rm -f "$APT_DIR/sources.list.d/"*
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -e $f ]] || continue
+		sed 's/^Types:.*/Types: deb-src/' "$f"
+		echo
+	done >"$APT_DIR/sources.list.d/system-src.sources"
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[[ -e $f ]] || continue
+		sed -n 's/^deb\([[:space:]]\)/deb-src\1/p' "$f"
+	done >"$APT_DIR/sources.list.d/system-src.list"
+	[[ -s $APT_DIR/sources.list.d/system-src.sources ||
+	   -s $APT_DIR/sources.list.d/system-src.list ]] ||
+		die "no Debian archive in this machine's apt sources"
 }
 
 # fetch_source VERSION WORKDIR: the unpacked, patched source in WORKDIR:
@@ -71,9 +63,9 @@ write_sources() {
 fetch_source() {
 	local version=$1 work=$2
 	write_sources
-	private_apt -q update >&2
-	(cd "$work" && { private_apt -q source "fio=$version" >&2 ||
-		private_apt -q source fio >&2; })
+	private_apt "$APT_DIR" -q update >&2
+	(cd "$work" && { private_apt "$APT_DIR" -q source "fio=$version" >&2 ||
+		private_apt "$APT_DIR" -q source fio >&2; })
 }
 
 build() {

@@ -1,12 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build a kernel tree from Debian's linux-source-6.12 with the project's
-# patch series and config fragments, and print the path of the built tree.
+# Build a kernel tree from Debian's linux-source package of the flavour's
+# kernel version (scripts/lib.sh: kernel_version) with the project's patch
+# series for that version (scripts/kernel/patches/<version>/) and config
+# fragments, and print the path of the built tree.
 # The tree is cached outside the repository, keyed by what goes into it, so
 # an unchanged second run does nothing. Flavours:
-#   (default)  rig: the x86-64 test kernel QEMU boots
-#   --debug    the rig kernel with KASAN, lockdep, kmemleak, fault injection
+#   (default)  rig: the x86-64 test kernel QEMU boots, on Linux 6.12
+#              (Debian 12's linux-source-6.12)
+#   --debug    the rig kernel with KASAN, lockdep, kmemleak and fault
+#              injection, on Linux 7.3 (trixie-backports' linux-source-7.3)
+#   --rig73    the rig kernel on Linux 7.3: the benchmark's, and the suite
+#              on 7.3 without the debug options
 #   --board    arm64, tinyconfig plus the Rock 5B fragment: a cross-built
 #              tree to build and check the function against, with the
 #              board's device tree and endpoint overlay; not a kernel that
@@ -15,13 +21,14 @@
 #              the kernel that boots a Rock 5B (scripts/board.sh), a long
 #              build (hours on 2 cores)
 #
-# Usage: scripts/build-kernel.sh [--debug|--board|--rock5b]
+# Usage: scripts/build-kernel.sh [--debug|--rig73|--board|--rock5b]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 flavour=rig
 case ${1:-} in
 --debug) flavour=debug ;;
+--rig73) flavour=rig73 ;;
 --board) flavour=board ;;
 --rock5b) flavour=rock5b ;;
 esac
@@ -41,12 +48,12 @@ fi
 log "building $flavour kernel in $tree"
 rm -rf "$tree" "$tree.tmp"
 mkdir -p "$tree.tmp"
-tar -xf "$KERNEL_TARBALL" -C "$tree.tmp" --strip-components=1
-for p in "$REPO_DIR"/scripts/kernel/patches/*.patch; do
-	[[ -e $p ]] || continue
-	log "applying $(basename "$p")"
+version=$(kernel_version "$flavour")
+tar -xf "$(kernel_tarball "$version")" -C "$tree.tmp" --strip-components=1
+while IFS= read -r p; do
+	log "applying $version/$(basename "$p")"
 	patch -d "$tree.tmp" -p1 -s --forward <"$p"
-done
+done < <(kernel_patches "$version")
 
 mapfile -t fragments < <(kernel_fragments "$flavour")
 arch=$(kernel_arch "$flavour")
@@ -97,7 +104,12 @@ if [[ $arch == arm64 ]]; then
 else
 	"${mk[@]}" -j"$jobs" bzImage modules
 	"${mk[@]}" INSTALL_MOD_PATH="$PWD/_modinst" modules_install
-	make -s -C tools/pci >/dev/null
+	# The endpoint test tool: pcitest up to 6.13, a kselftest since
+	if [[ -d tools/pci ]]; then
+		make -s -C tools/pci >/dev/null
+	else
+		make -s -C tools/testing/selftests/pci_endpoint >/dev/null
+	fi
 fi
 
 cd /

@@ -8,12 +8,20 @@
 #   static/arm64 sparse W=1 build
 #                            the same, cross-built for the board (arm64,
 #                            without the x86-only loopback controller)
+#   static/W=1 build on VERSION
+#                            make W=1 against a tree of another kernel
+#                            version (7.3): builds, no warning. Sparse
+#                            cannot check it (a skip says so): 7.3's
+#                            checker probe needs __typeof_unqual__, which
+#                            Debian 12's sparse 0.6.4 lacks
 #   static/kernel cache key ignores patch messages
 #
-# Usage: tests/check-style.sh [--tree DIR] [--board-tree DIR] [--results FILE] [--logdir DIR]
+# Usage: tests/check-style.sh [--tree DIR] [--board-tree DIR] [--new-tree DIR] [--results FILE] [--logdir DIR]
 #   --tree     built kernel tree (default: the rig kernel, built if needed)
 #   --board-tree  built arm64 tree (scripts/build-kernel.sh --board); none:
 #              the arm64 build is skipped
+#   --new-tree    built tree of the newer kernel (the debug flavour's);
+#              none: that build is skipped
 #   --results  also append the results to FILE (used by tests/run.sh)
 #   --logdir   where the full outputs go (default: results/static)
 # Exit status 1 if a check failed.
@@ -23,7 +31,7 @@ set -euo pipefail
 # shellcheck source=tests/lib-host.sh
 . "$REPO_DIR/tests/lib-host.sh"
 
-tree='' board_tree='' logdir=$REPO_DIR/results/static
+tree='' board_tree='' new_tree='' logdir=$REPO_DIR/results/static
 failed=0
 
 parse_args() {
@@ -31,6 +39,7 @@ parse_args() {
 		case $1 in
 		--tree) tree=$2; shift 2 ;;
 		--board-tree) board_tree=$2; shift 2 ;;
+		--new-tree) new_tree=$2; shift 2 ;;
 		--results) RESULTS_FILE=$(realpath -m "$2"); shift 2 ;;
 		--logdir) logdir=$2; shift 2 ;;
 		*) awk '/^# Usage:/ { u = 1 } u && !/^# ./ { exit } u { print substr($0, 3) }' "$0" >&2; exit 2 ;;
@@ -105,6 +114,25 @@ check_board() {
 	fi
 }
 
+# The newer kernel's build, W=1 without sparse (see the head of the file)
+check_new_kernel() {
+	local ver logf
+	if [[ -z $new_tree ]]; then
+		record SKIP "static/W=1 build on the newer kernel" "no tree of it built"
+		return
+	fi
+	ver=$(make -s -C "$new_tree" kernelversion)
+	logf=$logdir/w1-$ver.log
+	if build_modules "$new_tree" "$CACHE_DIR/modbuild-static-new" "$logf" W=1; then
+		record PASS "static/W=1 build on $ver"
+	else
+		record FAIL "static/W=1 build on $ver" "$(log_excerpt "$logf") (see $logf)"
+		failed=1
+	fi
+	record SKIP "static/sparse on $ver" \
+		"the kernel's checker probe needs __typeof_unqual__, which Debian 12's sparse 0.6.4 lacks"
+}
+
 # The kernel trees are cached by kernel_key (scripts/lib.sh), which hashes
 # the patches' diffs only: a patch's message or mail headers must not
 # change it (a rebuild of every kernel for a reworded commit message).
@@ -116,7 +144,7 @@ check_kernel_key() {
 	cp "$REPO_DIR/scripts/build-kernel.sh" "$copy/scripts/"
 	key() { (REPO_DIR=$copy; kernel_key rig); }
 	before=$(key)
-	sed -i 's/^Subject: /Subject: [reworded] /' "$copy"/scripts/kernel/patches/*.patch
+	sed -i 's/^Subject: /Subject: [reworded] /' "$copy"/scripts/kernel/patches/*/*.patch
 	after=$(key)
 	rm -rf "$copy"
 	if [[ $before == "$after" ]]; then
@@ -143,6 +171,7 @@ main() {
 	done
 	check_sparse "sparse W=1 build" "$tree" "$CACHE_DIR/modbuild-static"
 	check_board
+	check_new_kernel
 	check_kernel_key
 	return "$failed"
 }

@@ -9,7 +9,7 @@
 # tests/guest/t-*.sh). Prints one line per test and a total; exits 1 if
 # any test failed. Everything lands in results/<date>/ (results/latest).
 #
-# Usage: tests/run.sh [--flavour rig|debug|all] [--only PATTERN] [--no-static]
+# Usage: tests/run.sh [--flavour rig|debug|rig73|all] [--only PATTERN] [--no-static]
 #   --flavour    kernel flavour(s) to test (default all)
 #   --only       run only the guest tests whose file name matches PATTERN
 #                (a glob, or a substring)
@@ -24,25 +24,25 @@ set -euo pipefail
 # lockdep, kmemleak) runs five to ten times slower under TCG: 20 loop
 # lifecycle cycles took 150 s on rig and 855 s on debug, on a loaded 2-core
 # host.
-declare -A BOOT_TIMEOUT=([rig]=900 [debug]=2700)
-declare -A TEST_TIMEOUT=([rig]=300 [debug]=1200)
+declare -A BOOT_TIMEOUT=([rig]=900 [debug]=2700 [rig73]=900)
+declare -A TEST_TIMEOUT=([rig]=300 [debug]=1200 [rig73]=300)
 # From the guest's "powering off" to QEMU's exit. Under load, nvme.ko's
 # shutdown waits for the I/O in flight and the function drains for up to
 # 5 s; an idle power-off takes under a second.
-declare -A POWEROFF_TIMEOUT=([rig]=30 [debug]=60)
+declare -A POWEROFF_TIMEOUT=([rig]=30 [debug]=60 [rig73]=30)
 # Guest RAM. The debug kernel's kmemleak scans every struct page of RAM,
 # twice, after the suite: 1 GiB (plenty for the tests) halves that part.
-declare -A GUEST_MEM=([rig]=2G [debug]=1G)
+declare -A GUEST_MEM=([rig]=2G [debug]=1G [rig73]=2G)
 # How the guests share the host's cores (see start_boot): the debug guest,
 # the longest, gets a QEMU thread per vCPU at normal priority; the rig
 # guest runs its two vCPUs on one QEMU thread at the lowest priority, so
 # that it only takes what the debug guest leaves idle.
-declare -A TCG_THREAD=([rig]=single [debug]=multi)
+declare -A TCG_THREAD=([rig]=single [debug]=multi [rig73]=multi)
 # Measured on 2 cores, whole run, kernels cached: both guests
 # single-threaded took 5m27s, this arrangement 4m43s. Both multi-threaded
 # at the same priority had taken 7m55s (with a longer debug suite): twice
 # the CPU for the same work, vCPU lock holders preempted, waiters spinning.
-declare -A NICE=([rig]=19 [debug]=0)
+declare -A NICE=([rig]=19 [debug]=0 [rig73]=0)
 # The rig guest can then get no CPU at all for half a minute, while the
 # debug guest boots beside the static checks. Its guest clock runs on, so
 # its soft-lockup, RCU stall and hung-task detectors would report the
@@ -54,7 +54,8 @@ declare -A NICE=([rig]=19 [debug]=0)
 # then aim at one cache (t-44), and KASAN names the right one.
 declare -A KERNEL_ARGS=(
 	[rig]="watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 sysctl.kernel.hung_task_timeout_secs=120"
-	[debug]="slab_nomerge")
+	[debug]="slab_nomerge"
+	[rig73]="")
 
 flavours=(rig debug) only='' static=1
 declare -A TREE=()
@@ -72,7 +73,7 @@ parse_args() {
 		case $1 in
 		--flavour)
 			case ${2:-} in
-			rig|debug) flavours=("$2") ;;
+			rig|debug|rig73) flavours=("$2") ;;
 			all) flavours=(rig debug) ;;
 			*) usage ;;
 			esac
@@ -117,7 +118,7 @@ install_deps() {
 # One kernel build at a time: the machine has few cores.
 build_kernel() {
 	local flavour=$1 args=() logf=$RUN_DIR/$1/kernel-build.log start=$SECONDS
-	[[ $flavour == rig ]] || args=(--debug)
+	[[ $flavour == rig ]] || args=(--"$flavour")
 	log "building the $flavour kernel (cached when unchanged)"
 	if TREE[$flavour]=$("$REPO_DIR/scripts/build-kernel.sh" "${args[@]}" 2>"$logf"); then
 		record PASS "$flavour/kernel build"
@@ -183,11 +184,14 @@ moddir() { echo "$CACHE_DIR/modules-$1"; }
 # results and output are taken in by finish_static_checks.
 STATIC_PID=
 start_static_checks() {
-	local f tree=
+	local f tree='' new_tree=''
+	# sparse and checkpatch on Debian 12's kernel, W=1 on the newer one
 	for f in "${flavours[@]}"; do
-		if [[ -n ${TREE[$f]} ]]; then
-			tree=${TREE[$f]}
-			break
+		[[ -n ${TREE[$f]} ]] || continue
+		if [[ $(kernel_version "$f") == 6.12 ]]; then
+			[[ -n $tree ]] || tree=${TREE[$f]}
+		else
+			[[ -n $new_tree ]] || new_tree=${TREE[$f]}
 		fi
 	done
 	if [[ -z $tree ]]; then
@@ -199,7 +203,8 @@ start_static_checks() {
 	: >"$RUN_DIR/static/results"
 	# Niced like the rig guest: they have until the debug guest ends.
 	nice -n 19 "$REPO_DIR/tests/check-style.sh" --tree "$tree" \
-		${BOARD_TREE:+--board-tree "$BOARD_TREE"} --results "$RUN_DIR/static/results" \
+		${BOARD_TREE:+--board-tree "$BOARD_TREE"} ${new_tree:+--new-tree "$new_tree"} \
+		--results "$RUN_DIR/static/results" \
 		--logdir "$RUN_DIR/static" >"$RUN_DIR/static/output" 2>&1 &
 	STATIC_PID=$!
 }
