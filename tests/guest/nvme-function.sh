@@ -29,9 +29,9 @@ fi
 # all run on rig in every configuration. On the debug kernel, where an
 # exec costs about 0.5 s (0.075 s on rig) and the suite is the test run's
 # critical path, each configuration runs the parts in its DEBUG_PARTS
-# (default all): t-30 (MSI-X, the most queues and vectors) runs them all,
-# and the lifecycle parts are shared out between the INTx and MSI
-# configurations, so that each runs on debug with two interrupt types.
+# (default all): t-30 (MSI-X, the most queues and vectors) runs the admin
+# commands, t-31 (MSI) the reset and unbind, t-32 (INTx) the remove and
+# rescan.
 # Admin command parsing does not depend on the interrupt type or backend.
 ALL_PARTS="admin reset-unbind remove"
 DEBUG_PARTS=${DEBUG_PARTS-$ALL_PARTS}
