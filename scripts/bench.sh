@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The side-by-side benchmark: boot the rig's normal kernel once and, for
-# each backend, measure with fio the same nvmet namespace through the
-# pci-epf-nvme function (host nvme.ko over the loopback PCIe link) and
-# directly on the endpoint (a fabrics controller, no PCIe emulation). Writes
-# bench.json, bench.md (a table with the function/direct ratio of every
+# The side-by-side benchmark: boot the rig's normal kernel on Linux 7.3
+# once and, for each backend, measure with fio the same nvmet namespace
+# three ways: through the pci-epf-nvme function (host nvme.ko over the
+# loopback PCIe link), through upstream's NVMe PCI endpoint target
+# (nvmet-pci-epf, over the same kind of link) and directly on the endpoint
+# (a fabrics controller, no PCIe emulation). Writes bench.json, bench.md (a
+# table with the function/upstream and function/direct ratios of every
 # line) and bench.png (IOPS against queue depth) in results/bench-<date>/
 # (results/bench-latest). Not part of the test run: the figures are the
 # rig's (QEMU TCG), to be read as ratios.
@@ -16,7 +18,9 @@
 #   --quick     one backend (loop), 2 repetitions of 3 s, for iterating
 #   --reps      repetitions of each point on each path (default 3)
 #   --runtime   seconds of each fio run, after 1 s of ramp (default 5)
-#   --backends  nvmet transports to measure (default "loop tcp")
+#   --backends  backends to measure (default "loop mem tcp"): loop and tcp
+#               are the function's transport to a null_blk that stores
+#               nothing, mem is loop to a null_blk that keeps the data
 #   --only      run only the points whose "group/name" matches PATTERN (an
 #               extended regular expression)
 #               (groups: 4k, seq, dmafree, scaling, idle)
@@ -28,7 +32,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$REPO_DIR/tests/lib-host.sh"
 
-reps=3 runtime=5 backends='loop tcp' only='' profile='' fn_nvme=''
+reps=3 runtime=5 backends='loop mem tcp' only='' profile='' fn_nvme=''
 
 usage() {
 	awk '/^# Usage:/ { u = 1 } u && !/^# ./ { exit } u { print substr($0, 3) }' "$0" >&2
@@ -50,8 +54,8 @@ done
 [[ $reps =~ ^[1-9][0-9]*$ && $runtime =~ ^[1-9][0-9]*$ ]] || usage
 
 "$REPO_DIR/scripts/install-deps.sh" --bench
-log "building the rig kernel (cached when unchanged)"
-tree=$("$REPO_DIR/scripts/build-kernel.sh")
+log "building the rig kernel on 7.3 (cached when unchanged)"
+tree=$("$REPO_DIR/scripts/build-kernel.sh" --rig73)
 
 id=$(date +%Y%m%d-%H%M%S)
 out=$REPO_DIR/results/bench-$id
@@ -76,11 +80,12 @@ BENCH_QUEUES=2
 BENCH_QUEUE_DEPTH=128
 EOF
 
-# Two paths, two directions, 2 job counts x 4 depths + 4 sequential + 2
-# DMA-free + 3 scaling points per backend, plus boot and set-up.
+# Three paths, two directions, 2 job counts x 4 depths + 4 sequential + 2
+# DMA-free + 3 scaling points per backend, each run followed by up to
+# 5.5 s of settling (guest.sh: settle), plus boot and set-up.
 nr_backends=$(wc -w <<<"$backends")
-points=$(((16 + 4 + 2 + 3) * 2 * reps * nr_backends))
-limit=$((600 + points * (runtime + 4) * 2))
+points=$(((16 + 4 + 2 + 3) * 3 * reps * nr_backends))
+limit=$((600 + points * (runtime + 10) * 2))
 log "booting the rig kernel (limit ${limit}s, console $out/guest/console.log)"
 rc=0
 "$REPO_DIR/scripts/run-qemu.sh" --tree "$tree" \

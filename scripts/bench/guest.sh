@@ -2,15 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest side of scripts/bench.sh. For each backend (nvmet loop over a
-# null_blk that stores nothing, nvme-tcp to 127.0.0.1), one nvmet target
-# and two ways to reach its namespace from the same kernel:
-#   function: the host's nvme.ko -> PCIe (pci-epc-loop) -> pci-epf-nvme ->
-#             the function's fabrics controller -> the target
+# null_blk that stores nothing, the same over a null_blk that stores the
+# data in memory, nvme-tcp to 127.0.0.1), one nvmet target and three ways
+# to reach its namespace from the same kernel:
+#   function: the host's nvme.ko -> PCIe (pci-epc-loop.0) -> pci-epf-nvme
+#             -> the function's fabrics controller -> the target
+#   upstream: the host's nvme.ko -> PCIe (pci-epc-loop.1) -> nvmet-pci-epf,
+#             upstream's NVMe PCI endpoint target, an nvmet transport
+#             serving the same subsystem on a port of its own (kernels
+#             that have it: Linux 6.14 and later)
 #   direct:   a fabrics controller connected on the endpoint -> the target
 #             (the ceiling: the same backend with no PCIe emulation)
-# Every point runs on both paths, one after the other, repeated, with the
-# order swapped on each repetition. Raw fio JSON and CPU counters go to
-# $RIG_OUT/raw/; scripts/bench/report.py turns them into the results.
+# Both PCIe paths pay the same loop controller's costs (a CPU copy for
+# each DMA transfer, bounce windows). Every point runs on each path, one
+# after the other, repeated, the order rotated on each repetition. Raw fio
+# JSON and CPU counters go to $RIG_OUT/raw/; scripts/bench/report.py turns
+# them into the results.
 set -euo pipefail
 . "$RIG_REPO/tests/guest/lib.sh"
 . "$RIG_REPO/tests/guest/loop-lib.sh"
@@ -18,6 +25,8 @@ set -euo pipefail
 . "$RIG_OUT/bench.env"
 
 VID=0x104c DID=0xb50f
+# nvmet-pci-epf takes its vendor id from the subsystem
+UP_VID=0x1b96 UP_DID=0xbeef UP_EPC=pci-epc-loop.1
 FN_NAME=bench
 RAW=$RIG_OUT/raw
 declare -A DEV=()
@@ -94,16 +103,58 @@ function_up() {
 	epc_start
 	wait_for 100 loop_host_dev $VID $DID
 	modprobe nvme
-	wait_for 200 nvme_pcie_ctrl
-	wait_for 200 test -b "/dev/$(nvme_pcie_ctrl)n1"
-	DEV[function]=/dev/$(nvme_pcie_ctrl)n1
+	wait_for 200 nvme_ctrl_of_pci $VID $DID
+	DEV[function]=/dev/$(nvme_ctrl_of_pci $VID $DID)n1
+	wait_for 200 test -b "${DEV[function]}"
 	POLLER_PID=$(poller_pid)
 	say "function path: ${DEV[function]}${BENCH_FN_NVME:+ (nvme/ $BENCH_FN_NVME)}, poller pid $POLLER_PID, $nr_queues queue pairs offered," \
 		"$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l) used by the host"
 }
 
+# nvme_ctrl_of_pci VENDOR DEVICE: the host's NVMe controller (nvmeN) of
+# the PCI function with these ids
+nvme_ctrl_of_pci() {
+	local dev c
+	dev=$(loop_host_dev "$1" "$2") || return 1
+	for c in /sys/class/nvme/nvme*; do
+		[[ $(readlink -f "$c/device") == "$(readlink -f "$dev")" ]] &&
+			{ echo "${c##*/}"; return 0; }
+	done
+	return 1
+}
+
+upstream_up() {
+	local fn ctrl
+	[[ -n $UPSTREAM ]] || return 0
+	fn=$(epf_dir nvmet_pci_epf $FN_NAME)
+	[[ -d $fn ]] || epf_create nvmet_pci_epf $FN_NAME deviceid=$UP_DID \
+		msix_interrupts=8 msi_interrupts=8
+	set_attrs "$fn/nvme" portid=2 subsysnqn="$NVMET_NQN"
+	epf_bind nvmet_pci_epf $FN_NAME $UP_EPC
+	epc_start $UP_EPC
+	wait_for 100 loop_host_dev $UP_VID $UP_DID
+	modprobe nvme
+	wait_for 200 nvme_ctrl_of_pci $UP_VID $UP_DID
+	ctrl=$(nvme_ctrl_of_pci $UP_VID $UP_DID)
+	wait_for 200 test -b "/dev/${ctrl}n1"
+	DEV[upstream]=/dev/${ctrl}n1
+	say "upstream path: ${DEV[upstream]}," \
+		"$(ls "/sys/block/${ctrl}n1/mq" | wc -l) queues used by the host"
+}
+
+upstream_down() {
+	[[ -n ${DEV[upstream]:-} ]] || return 0
+	echo "$(basename "$(readlink -f "$(loop_host_dev $UP_VID $UP_DID)")")" \
+		>/sys/bus/pci/drivers/nvme/unbind
+	epc_stop $UP_EPC
+	epf_unbind nvmet_pci_epf $FN_NAME $UP_EPC
+	wait_for 100 loop_host_dev_gone $UP_VID $UP_DID
+	unset 'DEV[upstream]'
+}
+
 function_down() {
-	rmmod nvme
+	echo "$(basename "$(readlink -f "$(loop_host_dev $VID $DID)")")" \
+		>/sys/bus/pci/drivers/nvme/unbind
 	epc_stop
 	epf_unbind pci_epf_nvme $FN_NAME
 	wait_for 100 loop_host_dev_gone $VID $DID
@@ -132,7 +183,7 @@ run_point() {
 	shift 5
 	dir=$RAW/$backend/$group/$name
 	mkdir -p "$dir"
-	if [[ $group == dmafree && $path == function ]]; then
+	if [[ $group == dmafree && $path != direct ]]; then
 		loop_dma_discard "$DMAFREE_MIN"
 	fi
 	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
@@ -141,11 +192,24 @@ run_point() {
 	fio --name="$name" --filename="${DEV[$path]}" --ioengine=io_uring \
 		--direct=1 --time_based --runtime="$BENCH_RUNTIME" \
 		--ramp_time="$BENCH_RAMP" --group_reporting --randrepeat=0 \
-		--norandommap --size=1G --lat_percentiles=1 --output-format=json \
+		--norandommap --size="$SIZE" --lat_percentiles=1 --output-format=json \
 		--output="$dir/$path.$rep.json" "$@" >/dev/null
 	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$path.$rep.cpu"
 	loop_dma_discard 0
 	wait
+	settle "$path"
+}
+
+# settle PATH: wait until PATH's endpoint side stops polling after a run,
+# so that the next run does not pay for it: nvmet-pci-epf keeps polling
+# its submission queues without a pause for 5 s after the last command
+# (NVMET_PCI_EPF_SQ_POLL_IDLE), the function for 1 s
+# (PCI_EPF_NVME_POLL_IDLE_NS).
+settle() {
+	case $1 in
+	upstream) t_sleep 5.5 ;;
+	function) t_sleep 1.2 ;;
+	esac
 }
 
 # profile PREFIX: sample all CPUs during a run (after its ramp), and keep
@@ -163,16 +227,19 @@ profile() {
 	rm -f /tmp/perf.data
 }
 
-# point BACKEND GROUP NAME FIO_ARGS...: the point on both paths, repeated
+# point BACKEND GROUP NAME FIO_ARGS...: the point on every path, repeated,
+# each repetition starting from another path
 point() {
-	local backend=$1 group=$2 name=$3 rep paths
+	local backend=$1 group=$2 name=$3 rep paths i n
 	shift 3
 	[[ -z $BENCH_ONLY || $group/$name =~ $BENCH_ONLY ]] || return 0
+	paths=(function direct ${UPSTREAM:+upstream})
+	n=${#paths[@]}
 	for ((rep = 0; rep < BENCH_REPS; rep++)); do
-		paths=(function direct)
-		((rep % 2 == 0)) || paths=(direct function)
-		run_point "$backend" "$group" "$name" "${paths[0]}" "$rep" "$@"
-		run_point "$backend" "$group" "$name" "${paths[1]}" "$rep" "$@"
+		for ((i = 0; i < n; i++)); do
+			run_point "$backend" "$group" "$name" "${paths[(rep + i) % n]}" \
+				"$rep" "$@"
+		done
 	done
 	say "$backend $group/$name done"
 }
@@ -198,7 +265,7 @@ matrix() {
 }
 
 # Sequential reads again, with the loopback controller's DMA moving no
-# data on the function path: what the function costs when, as on a board,
+# data on the function's and upstream's paths: what the function costs when, as on a board,
 # the DMA engine needs no CPU. fio's buffers are page aligned, so each data
 # segment is at least a page; the function writes at most 64 completion
 # entries (1 KiB) at once, and those still move. Nothing else is written
@@ -213,26 +280,33 @@ dmafree() {
 }
 
 # CPU used while nothing happens, over BENCH_IDLE seconds: as "baseline"
-# before the function is bound, as "function" with the function bound and
-# the host driver loaded but idle (after the poller's busy period ended).
+# before any endpoint function is bound, as "function" or "upstream" with
+# that one alone bound and its host driver loaded but idle (after its
+# busy polling ended).
 idle_point() {
 	local backend=$1 what=$2 dir=$RAW/$1/idle c0
 	[[ -z $BENCH_ONLY || idle =~ $BENCH_ONLY ]] || return 0
 	mkdir -p "$dir"
-	sleep 3
+	# after the polling that follows the set-up (5 s for nvmet-pci-epf)
+	sleep 6
 	c0="$(cpu_ticks) $(poller_ticks) $(uptime_s)"
 	sleep "$BENCH_IDLE"
 	echo "$c0 $(cpu_ticks) $(poller_ticks) $(uptime_s)" >"$dir/$what.0.cpu"
 	say "$backend idle $what: $(<"$dir/$what.0.cpu")"
 }
 
-# Scaling with the I/O queue pairs the function offers: 4 jobs at QD32.
+# Scaling with the I/O queue pairs offered to the host: 4 jobs at QD32.
+# The function offers nr_io_queues; nvmet-pci-epf offers the subsystem's
+# qid_max, which also bounds the fabrics controllers' queues (the
+# function's backend and the direct path), so each step brings every path
+# up again.
 scaling() {
-	local backend=$1 nr
+	local backend=$1 transport=$2 nr
 	[[ -z $BENCH_ONLY || scaling =~ $BENCH_ONLY ]] || return 0
 	for nr in 1 2 4; do
-		function_down
-		function_up "$backend" "$nr"
+		paths_down
+		echo "$nr" >"$NVMET_CFS/subsystems/$NVMET_NQN/attr_qid_max"
+		paths_up "$transport" "$nr"
 		echo "$(ls "/sys/block/$(basename "${DEV[function]}")/mq" | wc -l)" \
 			>"$RAW/$backend/host-queues-$nr"
 		point "$backend" scaling "randread-qd32-j4-q$nr" --rw=randread \
@@ -240,22 +314,55 @@ scaling() {
 	done
 }
 
+# paths_up TRANSPORT NR_QUEUES / paths_down: all three paths
+paths_up() {
+	function_up "$1" "$2"
+	direct_up "$1"
+	upstream_up
+}
+
+paths_down() {
+	upstream_down
+	direct_down
+	function_down
+}
+
+# A backend: how the function reaches the namespace (its transport), and
+# what backs the namespace. mem: a null_blk that keeps the data (in the
+# guest's memory, so fio stays within SIZE of it).
 bench_backend() {
-	local backend=$1
-	say "== backend $backend"
-	nvmet_setup nullperf "$backend"
+	local backend=$1 transport=$1 backing=nullperf sub
+	SIZE=1G
+	if [[ $backend == mem ]]; then
+		transport=loop backing=null SIZE=512M
+	fi
+	say "== backend $backend (transport $transport, backing $backing)"
+	nvmet_setup "$backing" "$transport"
+	sub=$NVMET_CFS/subsystems/$NVMET_NQN
+	echo "$BENCH_QUEUES" >"$sub/attr_qid_max"
+	if [[ -n $UPSTREAM ]]; then
+		echo $UP_VID >"$sub/attr_vendor_id"
+		echo $UP_VID >"$sub/attr_subsys_vendor_id"
+		nvmet_port 2 pci
+	fi
 	mkdir -p "$RAW/$backend"
 	loop_load
 	idle_point "$backend" baseline
-	function_up "$backend" "$BENCH_QUEUES"
-	direct_up "$backend"
+	if [[ -n $UPSTREAM ]]; then
+		upstream_up
+		idle_point "$backend" upstream
+		upstream_down
+	fi
+	function_up "$transport" "$BENCH_QUEUES"
 	idle_point "$backend" function
+	direct_up "$transport"
+	upstream_up
 	matrix "$backend"
 	dmafree "$backend"
-	scaling "$backend"
-	direct_down
-	function_down
+	scaling "$backend" "$transport"
+	paths_down
 	rmdir "$(epf_dir pci_epf_nvme $FN_NAME)"
+	[[ -z $UPSTREAM ]] || rmdir "$(epf_dir nvmet_pci_epf $FN_NAME)"
 	nvmet_teardown
 }
 
@@ -266,6 +373,13 @@ main() {
 	insmod "$RIG_MODDIR/pci-epf-nvme.ko"
 	uname -r >"$RAW/kernel"
 	nproc >"$RAW/cpus"
+	# upstream's target, where the kernel has it
+	UPSTREAM=
+	if modprobe nvmet-pci-epf 2>/dev/null; then
+		UPSTREAM=1
+	else
+		say "no nvmet-pci-epf in $(uname -r): function and direct paths only"
+	fi
 	for backend in $BENCH_BACKENDS; do
 		bench_backend "$backend"
 	done

@@ -7,10 +7,12 @@ Usage: report.py RAW_DIR OUT_DIR
 RAW_DIR/<backend>/<group>/<point>/<path>.<rep>.json is one fio run (JSON
 output) and <path>.<rep>.cpu its CPU counters: busy and total jiffies of
 all CPUs, jiffies of the function's polling thread and uptime, before and
-after the run. Writes OUT_DIR/bench.json (every figure, each with the
-median and the spread of its repetitions), OUT_DIR/bench.md (a table with
-the function/direct ratio of every line, and the targets of the
-performance issue) and OUT_DIR/bench.png (IOPS against queue depth).
+after the run. <path> is function (pci-epf-nvme), upstream (nvmet-pci-epf,
+on kernels that have it) or direct (a fabrics controller on the
+endpoint). Writes OUT_DIR/bench.json (every figure, each with the median
+and the spread of its repetitions), OUT_DIR/bench.md (a table with the
+function/upstream and function/direct ratios of every line, and the
+performance targets) and OUT_DIR/bench.png (IOPS against queue depth).
 """
 
 import json
@@ -19,9 +21,12 @@ import statistics
 import sys
 
 USER_HZ = 100
-PATHS = ("function", "direct")
+PATHS = ("function", "upstream", "direct")
+# Metrics where lower is better
+LOWER_BETTER = ("p50_us", "p99_us", "cpu_us_per_io")
 
-# The performance targets: (backend, point, metric, test, limit, meaning)
+# The performance targets against the direct path (issue 4):
+# (backend, point, metric, test, limit, meaning)
 TARGETS = (
     ("loop", "4k/randread-qd32-j1", "iops", "ge", 0.60,
      "4 KiB random read QD32 1 job: IOPS ratio >= 0.60"),
@@ -31,6 +36,14 @@ TARGETS = (
      "4 KiB random read QD1: p50 latency ratio <= 2.0"),
 )
 IDLE_TARGET_PCT = 2.0
+# ... and against upstream's target (issue 14): at least as good on every
+# line, and the project's aims beyond that
+UPSTREAM_AIMS = (
+    ("loop", "4k/randread-qd32-j4", "iops", 1.5,
+     "4 KiB random read QD32 4 jobs: 1.5x upstream"),
+    ("loop", "seq/read-128k-qd32", "mbps", 1.2,
+     "128 KiB sequential read QD32: 1.2x upstream"),
+)
 
 
 # Groups in the order of the table: each dmafree/ point after its seq/ one
@@ -148,12 +161,18 @@ def collect_idle(idir):
     return res
 
 
-def ratio(point, metric):
+def ratio(point, metric, other):
+    """function / other, on the medians"""
     f = point.get("function", {}).get(metric)
-    d = point.get("direct", {}).get(metric)
+    d = point.get(other, {}).get(metric)
     if not f or not d or not d["median"]:
         return None
     return f["median"] / d["median"]
+
+
+def better(r, metric):
+    """Whether the function is at least as good as the other path"""
+    return r <= 1.0 if metric in LOWER_BETTER else r >= 1.0
 
 
 def collect(raw):
@@ -180,9 +199,11 @@ def collect(raw):
                     p = collect_point(os.path.join(gdir, point))
                     for metric in ("iops", "mbps", "p50_us", "p99_us",
                                    "cpu_us_per_io"):
-                        r = ratio(p, metric)
-                        if r is not None:
-                            p.setdefault("ratio", {})[metric] = r
+                        for other, key in (("direct", "ratio"),
+                                           ("upstream", "ratio_upstream")):
+                            r = ratio(p, metric, other)
+                            if r is not None:
+                                p.setdefault(key, {})[metric] = r
                     b["points"][f"{group}/{point}"] = p
         results["backends"][backend] = b
     return results
@@ -194,47 +215,63 @@ def fmt(s, digits=0):
     return f"{s['median']:.{digits}f} ±{s['spread_pct']:.0f}%"
 
 
+def point_metrics(name):
+    """The metrics of a point's lines in the table"""
+    metrics = ["mbps"] if name.startswith(("seq/", "dmafree/")) else ["iops"]
+    if "-qd1-" in name:
+        metrics += ["p50_us", "p99_us"]
+    return metrics + ["cpu_us_per_io"]
+
+
+def rfmt(r):
+    return "-" if r is None else f"{r:.2f}"
+
+
 def table(results):
+    has_upstream = any("upstream" in p for b in results["backends"].values()
+                       for p in b["points"].values())
     lines = [
-        "# pci-epf-nvme benchmark: function vs direct",
+        "# pci-epf-nvme benchmark: function, upstream's target, direct",
         "",
         f"Kernel {results.get('kernel', '?')}, {results.get('cpus', '?')} vCPUs "
         "(QEMU TCG). Each cell: median of the repetitions ± their spread "
-        "((max - min) / median). Ratio: function / direct, on the medians "
-        "(for latency and CPU, lower is better).",
+        "((max - min) / median). Ratios: function / upstream (nvmet-pci-epf) "
+        "and function / direct, on the medians; for latency and CPU per I/O "
+        "lower is better. CPU per I/O counts every CPU of the guest, host "
+        "side included.",
         "",
     ]
+    if not has_upstream:
+        lines += ["No upstream path: this kernel has no nvmet-pci-epf.", ""]
     if any(name.startswith("dmafree/") for b in results["backends"].values()
            for name in b["points"]):
         lines += [
             "dmafree/ points: the seq/ reads again, with the loopback controller's "
-            "DMA moving no data to the host on the function path (the host reads "
-            "stale data). In the rig a vCPU copies what a board's DMA engine moves "
-            "without a CPU; these points show the function without that cost.",
+            "DMA moving no data to the host on the function's and upstream's "
+            "paths (the host reads stale data). In the rig a vCPU copies what a "
+            "board's DMA engine moves without a CPU; these points show the "
+            "endpoint side without that cost.",
             "",
         ]
     for backend, b in results["backends"].items():
         lines += [
             f"## Backend: {backend}", "",
-            "| point | metric | function | direct | ratio | CPU µs/IO function | CPU µs/IO direct | poller % |",
+            "| point | metric | function | upstream | direct | /upstream | /direct | poller % |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, p in b["points"].items():
-            metrics = ["mbps"] if name.startswith(("seq/", "dmafree/")) else ["iops"]
-            if "-qd1-" in name:
-                metrics += ["p50_us", "p99_us"]
-            for i, metric in enumerate(metrics):
-                f = p.get("function", {})
-                d = p.get("direct", {})
-                r = p.get("ratio", {}).get(metric)
-                cpu = [fmt(f.get("cpu_us_per_io"), 1), fmt(d.get("cpu_us_per_io"), 1),
-                       fmt(f.get("poller_pct"))] if i == 0 else ["", "", ""]
+            for i, metric in enumerate(point_metrics(name)):
+                digits = 0 if metric == "iops" else 1
+                cells = [fmt(p.get(path, {}).get(metric), digits)
+                         for path in PATHS]
+                ru = p.get("ratio_upstream", {}).get(metric)
+                rd = p.get("ratio", {}).get(metric)
+                poller = fmt(p.get("function", {}).get("poller_pct")) if i == 0 else ""
                 lines.append(
-                    f"| {name if i == 0 else ''} | {metric} | {fmt(f.get(metric), 1 if metric != 'iops' else 0)} "
-                    f"| {fmt(d.get(metric), 1 if metric != 'iops' else 0)} "
-                    f"| {'-' if r is None else f'{r:.2f}'} | " + " | ".join(cpu) + " |")
+                    f"| {name if i == 0 else ''} | {metric} | " + " | ".join(cells) +
+                    f" | {rfmt(ru)} | {rfmt(rd)} | {poller} |")
         if b["host_queues"]:
-            lines += ["", "I/O queue pairs offered -> used by the host: " +
+            lines += ["", "I/O queue pairs offered -> used by the host (function): " +
                       ", ".join(f"{k} -> {v}" for k, v in sorted(b["host_queues"].items()))]
         idle = b["idle"]
         if idle:
@@ -246,7 +283,12 @@ def table(results):
                 lines.append("Function over baseline: "
                              f"{idle['function_over_baseline_pct_of_one_core']:.2f} % of one core")
         lines.append("")
-    lines += ["## Targets (issue 4)", ""]
+    lines += targets(results, has_upstream)
+    return "\n".join(lines) + "\n"
+
+
+def targets(results, has_upstream):
+    lines = ["## Targets against the direct path (issue 4)", ""]
     for backend, point, metric, test, limit, text in TARGETS:
         b = results["backends"].get(backend)
         r = b and b["points"].get(point, {}).get("ratio", {}).get(metric)
@@ -262,7 +304,30 @@ def table(results):
                   b["idle"].get("function_over_baseline_pct_of_one_core", 0.0))
         lines.append(f"- idle CPU of the function < {IDLE_TARGET_PCT} % of one core: "
                      f"{pct:.2f} ({'met' if pct < IDLE_TARGET_PCT else 'NOT met'})")
-    return "\n".join(lines) + "\n"
+    if not has_upstream:
+        return lines
+    lines += ["", "## Against upstream's target (issue 14)", ""]
+    behind = []
+    total = 0
+    for backend, b in results["backends"].items():
+        for name, p in b["points"].items():
+            for metric in point_metrics(name):
+                r = p.get("ratio_upstream", {}).get(metric)
+                if r is None:
+                    continue
+                total += 1
+                if not better(r, metric):
+                    behind.append(f"{backend} {name} {metric} {r:.2f}")
+    lines.append(f"- at least as good as upstream: {total - len(behind)} of "
+                 f"{total} lines" + (f"; behind: {', '.join(behind)}" if behind else ""))
+    for backend, point, metric, aim, text in UPSTREAM_AIMS:
+        b = results["backends"].get(backend)
+        r = b and b["points"].get(point, {}).get("ratio_upstream", {}).get(metric)
+        if r is None:
+            lines.append(f"- {text}: not measured")
+        else:
+            lines.append(f"- {text}: {r:.2f} ({'met' if r >= aim else 'NOT met'})")
+    return lines
 
 
 def plot(results, path):
@@ -274,17 +339,22 @@ def plot(results, path):
         print("report.py: no matplotlib, no plot", file=sys.stderr)
         return False
     backends = list(results["backends"])
-    fig, axes = plt.subplots(1, len(backends), figsize=(6 * len(backends), 4.5),
+    rws = ("randread", "randwrite")
+    fig, axes = plt.subplots(len(rws), len(backends),
+                             figsize=(6 * len(backends), 4.5 * len(rws)),
                              squeeze=False)
-    for ax, backend in zip(axes[0], backends):
+    colours = {"function": "tab:blue", "upstream": "tab:green",
+               "direct": "tab:orange"}
+    for col, backend in enumerate(backends):
         pts = results["backends"][backend]["points"]
-        for rw, style in (("randread", "-"), ("randwrite", "--")):
-            for jobs in (1, 4):
-                for route, colour in (("function", "tab:blue"), ("direct", "tab:orange")):
+        for row, rw in enumerate(rws):
+            ax = axes[row][col]
+            pre = f"4k/{rw}-qd"
+            for jobs, style in ((1, "-"), (4, "--")):
+                suf = f"-j{jobs}"
+                for route in PATHS:
                     xs, ys, lo, hi = [], [], [], []
                     for name, p in pts.items():
-                        pre = f"4k/{rw}-qd"
-                        suf = f"-j{jobs}"
                         if not (name.startswith(pre) and name.endswith(suf)):
                             continue
                         s = p.get(route, {}).get("iops")
@@ -299,16 +369,17 @@ def plot(results, path):
                     order = sorted(range(len(xs)), key=xs.__getitem__)
                     ax.errorbar([xs[i] for i in order], [ys[i] for i in order],
                                 yerr=[[lo[i] for i in order], [hi[i] for i in order]],
-                                linestyle=style, color=colour,
+                                linestyle=style, color=colours[route],
                                 marker="o" if jobs == 1 else "s", capsize=3,
-                                label=f"{route} {rw} {jobs} job{'s' if jobs > 1 else ''}")
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("queue depth")
-        ax.set_ylabel("IOPS (4 KiB)")
-        ax.set_title(f"backend {backend}")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle("pci-epf-nvme: function vs direct (QEMU TCG rig)")
+                                label=f"{route}, {jobs} job{'s' if jobs > 1 else ''}")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("queue depth")
+            ax.set_ylabel(f"IOPS (4 KiB {rw})")
+            ax.set_title(f"backend {backend}: {rw}")
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle("pci-epf-nvme: function, upstream's nvmet-pci-epf, direct "
+                 "(QEMU TCG rig)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return True
