@@ -138,8 +138,10 @@ upstream_up() {
 	ctrl=$(nvme_ctrl_of_pci $UP_VID $UP_DID)
 	wait_for 200 test -b "/dev/${ctrl}n1"
 	DEV[upstream]=/dev/${ctrl}n1
+	# without DMA channels it moves data by MMIO: a different driver path
 	say "upstream path: ${DEV[upstream]}," \
-		"$(ls "/sys/block/${ctrl}n1/mq" | wc -l) queues used by the host"
+		"$(ls "/sys/block/${ctrl}n1/mq" | wc -l) queues used by the host," \
+		"$(loop_dma_taken $UP_EPC) DMA channels taken"
 }
 
 upstream_down() {

@@ -180,11 +180,13 @@ KST_ALL=(pci_ep_bar.BAR{0..5}.BAR_TEST pci_ep_basic.CONSECUTIVE_BAR_TEST
 	 pci_ep_data_transfer.dma.{READ,WRITE}_TEST)
 
 # kst_irqs_transfers MSI MSIX WINDOWS CHANNELS: the checks of the MSI and
-# MSI-X tests (MSI and MSIX vectors) and of the transfers, named after
-# WINDOWS and CHANNELS, in a run of KST_ALL
+# MSI-X tests (MSI and MSIX vectors: the test stops, skipping, at the
+# first vector the host driver refuses; MSI has 32 at most) and of the
+# transfers, named after WINDOWS and CHANNELS, in a run of KST_ALL
 kst_irqs_transfers() {
-	local t
-	t_check "MSI: vectors 1 to $1" kst_said pci_ep_basic.MSI_TEST
+	local t msi=ok
+	(($1 < 32)) && msi="skip MSI$(($1 + 1)) is disabled"
+	t_check "MSI: vectors 1 to $1" kst_said pci_ep_basic.MSI_TEST "$msi"
 	t_check "MSI-X: vectors 1 to $2" kst_said pci_ep_basic.MSIX_TEST \
 		"skip MSI-X$(($2 + 1)) is disabled"
 	for t in read write copy; do

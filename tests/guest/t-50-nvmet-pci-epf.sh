@@ -55,7 +55,8 @@ setup() {
 # More than one I/O queue, each with its own MSI-X vector
 io_queues() {
 	local n
-	n=$(grep -c 'nvme[0-9]*q[1-9]' /proc/interrupts)
+	msix_enabled "$(loop_host_dev $VID $DID)" || { echo "MSI-X is not enabled"; return 1; }
+	n=$(grep -cE " ${C#/dev/}q[1-9][0-9]*\$" /proc/interrupts)
 	((n >= 2)) || { echo "$n I/O queue vectors"; return 1; }
 }
 
@@ -69,6 +70,8 @@ cq_windows() {
 setup || exit 1
 t_check "I/O queues with their own vectors" io_queues
 t_check "completion queues mapped for their life" cq_windows
+# Data and SQEs by DMA: without channels it would move them by MMIO
+t_check "a DMA channel taken for each direction" test "$(loop_dma_taken)" -eq 2
 fio --filename="$B" --ioengine=io_uring --direct=1 --verify=crc32c \
 	--output=/rig-out/fio-verify-nvmet-pci-epf.txt \
 	--name=v --rw=randrw --bsrange="$(blockdev --getss "$B")-1M" --iodepth=32 \
