@@ -195,7 +195,7 @@ start_static_checks() {
 		fi
 	done
 	if [[ -z $tree ]]; then
-		record SKIP "static/checks" "no kernel tree built"
+		record SKIP "static/checks" "no 6.12 kernel tree built: checkpatch and sparse run against 6.12 (--flavour rig or all)"
 		return
 	fi
 	log "static checks (in the background)"

@@ -45,19 +45,6 @@ static int epc_loop_write_header(struct pci_epc *epc, u8 fn, u8 vfn,
 	return 0;
 }
 
-/*
- * A BAR no function may program: one the hardware uses (BAR_RESERVED) or
- * one the controller disables (BAR_DISABLED, which 6.12 lacks)
- */
-static bool epc_loop_bar_unavailable(const struct pci_epc_bar_desc *desc)
-{
-#ifdef EPC_LOOP_BAR_DISABLED
-	if (desc->type == BAR_DISABLED)
-		return true;
-#endif
-	return desc->type == BAR_RESERVED;
-}
-
 /* What the profile's controller allows for this BAR */
 static int epc_loop_check_bar_desc(struct epc_loop *lepc,
 				   struct pci_epf_bar *epf_bar)
@@ -66,7 +53,7 @@ static int epc_loop_check_bar_desc(struct epc_loop *lepc,
 		&lepc->profile->features.bar[epf_bar->barno];
 	struct device *dev = &lepc->pdev->dev;
 
-	if (epc_loop_bar_unavailable(desc)) {
+	if (desc->type == BAR_RESERVED) {
 		dev_err(dev, "BAR%d: reserved on this controller\n", epf_bar->barno);
 		return -EINVAL;
 	}
