@@ -308,5 +308,28 @@ loop_dma_count() {
 loop_dma_chans() { loop_dma_count all "${1:-}"; }
 loop_dma_taken() { loop_dma_count taken "${1:-}"; }
 
+# loop_dma_threads_realtime: each DMA channel of the loop controllers has
+# its worker thread, and each runs SCHED_FIFO (policy 1, the 41st field of
+# /proc/PID/stat): an engine moves data whatever the CPUs are doing.
+loop_dma_threads_realtime() {
+	local c f comm stat threads=0 chans=0
+	for c in /sys/class/dma/dma*chan*; do
+		[[ -e $c && $(readlink -f "$c/device") == */pci-epc-loop.* ]] &&
+			chans=$((chans + 1))
+	done
+	for f in /proc/[0-9]*/comm; do
+		read -r comm <"$f" 2>/dev/null || continue
+		[[ $comm == epcloop*-dma* ]] || continue
+		stat=$(<"${f%comm}stat") || continue
+		# After "(comm) ", the 3rd field: the policy is [41 - 3]
+		read -ra stat <<<"${stat##*) }"
+		[[ ${stat[38]} == 1 ]] ||
+			{ echo "$comm: policy ${stat[38]}, not SCHED_FIFO"; return 1; }
+		threads=$((threads + 1))
+	done
+	((chans > 0 && threads == chans)) ||
+		{ echo "$threads DMA threads for $chans channels"; return 1; }
+}
+
 # loop_windows_mapped [EPC]: outbound window mappings the functions hold
 loop_windows_mapped() { cat "$(epc_sysfs "${1:-}")/windows_mapped"; }

@@ -25,6 +25,7 @@ setup() {
 	t_check "module loads" loop_load || exit 1
 	t_check "controllers registered" test -d /sys/class/pci_epc/pci-epc-loop.0 -a \
 		-d /sys/class/pci_epc/pci-epc-loop.1
+	t_check "a real-time thread per DMA channel" loop_dma_threads_realtime
 	modprobe pci-epf-test || exit 1
 	t_check "pci-epf-test binds and starts" eval '
 		epf_create pci_epf_test t0 vendorid=0x104c deviceid=0xb500 \

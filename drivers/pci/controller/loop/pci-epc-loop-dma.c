@@ -15,9 +15,12 @@
  * should not cost more than the copying. Short transfers are therefore
  * copied at once, from an irq_work on the issuing CPU, with the callback
  * called from there as hardware drivers call it from interrupt context:
- * no thread has to be woken up for them. Longer ones go to a worker per
- * channel. One of the two owns a channel's issued descriptors at a time,
- * so that they complete in order.
+ * no thread has to be woken up for them. Longer ones go to a worker thread
+ * per channel, a real-time one: an engine moves data whatever the CPUs are
+ * doing, and a function that busy-waits for a transfer (dma_sync_wait(),
+ * as nvmet-pci-epf does) would otherwise hold the CPU the worker needs
+ * until the next scheduler tick. One of the two owns a channel's issued
+ * descriptors at a time, so that they complete in order.
  */
 
 #include <linux/dmaengine.h>
@@ -205,7 +208,7 @@ static void epc_loop_dma_issue_pending(struct dma_chan *chan)
 	if (inline_copy)
 		irq_work_queue(&lchan->irq_work);
 	else
-		queue_work(lchan->epc->dma_wq, &lchan->work);
+		kthread_queue_work(lchan->worker, &lchan->work);
 }
 
 /*
@@ -356,10 +359,10 @@ static void epc_loop_dma_irq_work(struct irq_work *work)
 
 	/* A long transfer, or too much for an interrupt: the worker goes on */
 	if (handed)
-		queue_work(lchan->epc->dma_wq, &lchan->work);
+		kthread_queue_work(lchan->worker, &lchan->work);
 }
 
-static void epc_loop_dma_work(struct work_struct *work)
+static void epc_loop_dma_work(struct kthread_work *work)
 {
 	struct epc_loop_dma_chan *lchan = container_of(work, struct epc_loop_dma_chan,
 						   work);
@@ -416,7 +419,7 @@ static void epc_loop_dma_synchronize(struct dma_chan *chan)
 
 	/* The irq_work may hand over to the worker: wait for it first */
 	irq_work_sync(&lchan->irq_work);
-	flush_work(&lchan->work);
+	kthread_flush_work(&lchan->work);
 }
 
 static int epc_loop_dma_alloc_chan_resources(struct dma_chan *chan)
@@ -452,6 +455,34 @@ static u32 epc_loop_dma_chan_directions(const struct epc_loop_profile *profile,
 	return BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
 }
 
+static void epc_loop_dma_stop_workers(struct epc_loop *lepc, int nr)
+{
+	while (nr--)
+		kthread_destroy_worker(lepc->dma_chans[nr].worker);
+}
+
+/* One real-time worker thread per channel: see the comment at the top */
+static int epc_loop_dma_start_workers(struct epc_loop *lepc)
+{
+	struct kthread_worker *worker;
+	int i;
+
+	for (i = 0; i < lepc->nr_dma_chans; i++) {
+		/* "epcloop<controller>-dma<channel>": a task name is short */
+		worker = kthread_create_worker(0, "epcloop%d-dma%d",
+					       lepc->pdev->id, i);
+		if (IS_ERR(worker)) {
+			epc_loop_dma_stop_workers(lepc, i);
+			return PTR_ERR(worker);
+		}
+		sched_set_fifo_low(worker->task);
+		/* Linux 6.12 starts the thread in kthread_create_worker() */
+		wake_up_process(worker->task);
+		lepc->dma_chans[i].worker = worker;
+	}
+	return 0;
+}
+
 /**
  * epc_loop_dma_register() - register a controller's DMA channels
  * @lepc: the controller
@@ -472,10 +503,11 @@ int epc_loop_dma_register(struct epc_loop *lepc)
 	if (!lepc->nr_dma_chans)
 		return 0;
 
-	lepc->dma_wq = alloc_workqueue("%s-dma", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
-				       dev_name(&lepc->pdev->dev));
-	if (!lepc->dma_wq)
-		return -ENOMEM;
+	ret = epc_loop_dma_start_workers(lepc);
+	if (ret) {
+		lepc->nr_dma_chans = 0;
+		return ret;
+	}
 
 	dma->dev = &lepc->pdev->dev;
 	INIT_LIST_HEAD(&dma->channels);
@@ -503,7 +535,7 @@ int epc_loop_dma_register(struct epc_loop *lepc)
 		spin_lock_init(&lchan->lock);
 		INIT_LIST_HEAD(&lchan->submitted);
 		INIT_LIST_HEAD(&lchan->issued);
-		INIT_WORK(&lchan->work, epc_loop_dma_work);
+		kthread_init_work(&lchan->work, epc_loop_dma_work);
 		init_irq_work(&lchan->irq_work, epc_loop_dma_irq_work);
 		lchan->chan.device = dma;
 		list_add_tail(&lchan->chan.device_node, &dma->channels);
@@ -511,7 +543,7 @@ int epc_loop_dma_register(struct epc_loop *lepc)
 
 	ret = dma_async_device_register(dma);
 	if (ret) {
-		destroy_workqueue(lepc->dma_wq);
+		epc_loop_dma_stop_workers(lepc, lepc->nr_dma_chans);
 		lepc->nr_dma_chans = 0;
 	}
 	return ret;
@@ -526,5 +558,5 @@ void epc_loop_dma_unregister(struct epc_loop *lepc)
 	if (!lepc->nr_dma_chans)
 		return;
 	dma_async_device_unregister(&lepc->dma);
-	destroy_workqueue(lepc->dma_wq);
+	epc_loop_dma_stop_workers(lepc, lepc->nr_dma_chans);
 }

@@ -12,6 +12,7 @@
 
 #include <linux/dmaengine.h>
 #include <linux/irq_work.h>
+#include <linux/kthread.h>
 #include <linux/msi.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -173,6 +174,7 @@ struct epc_loop_window_map {
  * @config: slave configuration (holds the host address)
  * @error_cookie: the last transfer that failed
  * @running: @work or @irq_work owns @issued and runs its descriptors
+ * @worker: the channel's real-time thread, which runs @work
  * @work: moves the issued descriptors' data
  * @irq_work: moves it at once, while the descriptors are short
  */
@@ -186,7 +188,8 @@ struct epc_loop_dma_chan {
 	struct dma_slave_config config;
 	dma_cookie_t error_cookie;
 	bool running;
-	struct work_struct work;
+	struct kthread_worker *worker;
+	struct kthread_work work;
 	struct irq_work irq_work;
 };
 
@@ -215,7 +218,6 @@ struct epc_loop_dma_chan {
  * @dma: DMA engine device
  * @nr_dma_chans: number of its channels, 0 when it has none
  * @dma_chans: its channels
- * @dma_wq: workqueue that runs the channels' transfers
  */
 struct epc_loop {
 	struct epc_loop_host *host;
@@ -245,7 +247,6 @@ struct epc_loop {
 	struct dma_device dma;
 	unsigned int nr_dma_chans;
 	struct epc_loop_dma_chan dma_chans[EPC_LOOP_DMA_CHANNELS];
-	struct workqueue_struct *dma_wq;
 };
 
 /**
