@@ -243,10 +243,62 @@ def delete_sq_full_cq(host):
     check(host.disable(), "disable")
 
 
+def msix_cap(host):
+    """Offset of the MSI-X capability in configuration space, or 0."""
+    cfg = os.pread(host.cfg, 256, 0)
+    off = cfg[0x34] & 0xfc
+    for _ in range(48):
+        if not off:
+            break
+        if cfg[off] == 0x11:
+            return off
+        off = cfg[off + 1] & 0xfc
+    return 0
+
+
+def msix_pending(host):
+    """A vector that fired while masked is sent once its mask is cleared.
+
+    The mask is cleared the way a host's MSI-X code does it, by a write to
+    the table in BAR 0, and nothing else tells the controller: a device
+    sees the write, sends the message and clears the vector's pending bit.
+    The vector's address is 0, so the message is dropped (the endpoint logs
+    it); the pending bit tells whether it went.
+    """
+    cap = msix_cap(host)
+    check(cap != 0, "the function has an MSI-X capability")
+    table, pba = struct.unpack("<II", os.pread(host.cfg, 8, cap + 4))
+    check(table & 7 == 0 and pba & 7 == 0, "MSI-X table and PBA in BAR 0")
+    table &= ~7
+    pba &= ~7
+    ctrl, = struct.unpack("<H", os.pread(host.cfg, 2, cap + 2))
+    for dword, val in enumerate((0, 0, 0, 1)):      # vector 0, masked
+        host.wr(table + dword * 4, val)
+    os.pwrite(host.cfg, struct.pack("<H", ctrl | 0x8000), cap + 2)
+    try:
+        host.enable()
+        check(host.admin(GET_FEATURES, cdw10=7) == 0,
+              "admin command completes (its CQ on vector 0)")
+        end = time.monotonic() + 2
+        while not host.rd(pba) & 1 and time.monotonic() < end:
+            time.sleep(0.001)
+        check(host.rd(pba) & 1, "vector 0 pending while masked")
+        host.wr(table + 12, 0)
+        end = time.monotonic() + 2
+        while host.rd(pba) & 1 and time.monotonic() < end:
+            time.sleep(0.001)
+        check(not host.rd(pba) & 1,
+              "vector 0 sent once its mask is cleared in the table")
+        check(host.disable(), "disable")
+    finally:
+        os.pwrite(host.cfg, struct.pack("<H", ctrl), cap + 2)
+
+
 SCENARIOS = {
     "cc-flood": cc_flood,
     "small-admin-queue": small_admin_queue,
     "delete-sq-full-cq": delete_sq_full_cq,
+    "msix-pending": msix_pending,
 }
 
 

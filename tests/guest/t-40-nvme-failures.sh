@@ -65,6 +65,7 @@ raw_host_checks() {
 		test "$n" -le $((10 * ((SECONDS - start) / 5 + 2)))
 	rawhost small-admin-queue
 	rawhost delete-sq-full-cq
+	rawhost msix-pending
 	t_check "nvme.ko takes the device back" eval "echo ${D##*/} >/sys/bus/pci/drivers/nvme/bind"
 	t_check "host namespace back" wait_for 100 test -b "$B"
 	t_check "fio verify after the raw host" fio_verify after-raw

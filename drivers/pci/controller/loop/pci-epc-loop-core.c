@@ -312,6 +312,7 @@ static void epc_loop_init_state(struct epc_loop *lepc)
 	mutex_init(&lepc->ctl_lock);
 	INIT_WORK(&lepc->notify_work, epc_loop_notify_work);
 	INIT_WORK(&lepc->bme_work, epc_loop_bme_work);
+	epc_loop_irq_ctrl_init(lepc);
 	INIT_LIST_HEAD(&lepc->maps);
 	for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
 		lepc->funcs[fn].msi.mmc = U8_MAX;
@@ -409,6 +410,7 @@ static void epc_loop_remove(struct platform_device *pdev)
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 	epc_loop_settle(lepc);
 	cancel_work_sync(&lepc->bme_work);
+	epc_loop_irq_ctrl_exit(lepc);
 
 	epc_loop_dma_unregister(lepc);
 	epc_loop_windows_exit(lepc);

@@ -142,6 +142,7 @@ static int epc_loop_raise_msix(struct epc_loop *lepc, u8 fn, u16 num)
 	if (epc_loop_msix_masked(func, entry)) {
 		set_bit(num - 1, msix->pending);
 		epc_loop_msix_set_pba(func, num - 1, true);
+		queue_delayed_work(system_wq, &lepc->msix_work, 1);
 		return 0;
 	}
 	epc_loop_msix_fire(lepc, fn, entry);
@@ -222,6 +223,40 @@ int epc_loop_irq_raise(struct epc_loop *lepc, u8 fn, unsigned int type, u16 num)
 	return ret;
 }
 
+/* Send what waited under masks the host lifted; true if MSI-X vectors still wait */
+static bool epc_loop_send_unmasked(struct epc_loop *lepc, u8 fn)
+{
+	struct epc_loop_func *func = &lepc->funcs[fn];
+	struct epc_loop_msix *msix = &func->msix;
+	struct epc_loop_msi *msi = &func->msi;
+	bool waiting = false;
+	unsigned int vec;
+	__le32 *entry;
+
+	lockdep_assert_held(&lepc->lock);
+	if ((msi->ctrl & PCI_MSI_FLAGS_ENABLE) && (msi->pending & ~msi->mask)) {
+		u32 ready = msi->pending & ~msi->mask;
+
+		msi->pending &= ~ready;
+		for_each_set_bit(vec, (unsigned long *)&ready, 32)
+			epc_loop_msi_send(lepc, fn, msi->addr,
+					  epc_loop_msi_data(msi, vec));
+	}
+	if (!msix->nr || !(msix->ctrl & PCI_MSIX_FLAGS_ENABLE))
+		return false;
+	for_each_set_bit(vec, msix->pending, msix->nr) {
+		entry = epc_loop_msix_entry(func, vec);
+		if (!entry || epc_loop_msix_masked(func, entry)) {
+			waiting = true;
+			continue;
+		}
+		clear_bit(vec, msix->pending);
+		epc_loop_msix_set_pba(func, vec, false);
+		epc_loop_msix_fire(lepc, fn, entry);
+	}
+	return waiting;
+}
+
 /**
  * epc_loop_irq_msi_unmasked() - send vectors that fired while masked
  * @lepc: the controller
@@ -232,33 +267,54 @@ int epc_loop_irq_raise(struct epc_loop *lepc, u8 fn, unsigned int type, u16 num)
  */
 void epc_loop_irq_msi_unmasked(struct epc_loop *lepc, u8 fn)
 {
-	struct epc_loop_func *func = &lepc->funcs[fn];
-	struct epc_loop_msix *msix = &func->msix;
-	struct epc_loop_msi *msi = &func->msi;
 	unsigned long flags;
-	unsigned int vec;
-	__le32 *entry;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	if ((msi->ctrl & PCI_MSI_FLAGS_ENABLE) && (msi->pending & ~msi->mask)) {
-		u32 ready = msi->pending & ~msi->mask;
-
-		msi->pending &= ~ready;
-		for_each_set_bit(vec, (unsigned long *)&ready, 32)
-			epc_loop_msi_send(lepc, fn, msi->addr,
-					  epc_loop_msi_data(msi, vec));
-	}
-	if (msix->nr && (msix->ctrl & PCI_MSIX_FLAGS_ENABLE)) {
-		for_each_set_bit(vec, msix->pending, msix->nr) {
-			entry = epc_loop_msix_entry(func, vec);
-			if (!entry || epc_loop_msix_masked(func, entry))
-				continue;
-			clear_bit(vec, msix->pending);
-			epc_loop_msix_set_pba(func, vec, false);
-			epc_loop_msix_fire(lepc, fn, entry);
-		}
-	}
+	epc_loop_send_unmasked(lepc, fn);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+}
+
+/*
+ * A device sees the host's write that clears an MSI-X vector's mask and
+ * sends what waited at once. The table here is memory that the controller
+ * cannot watch: the host kernel's irq_unmask tells it (epc_loop_msi_unmask()),
+ * but not every unmask goes through that (Linux 7.3 unmasks in irq_startup
+ * at request_irq(); user space can write the BAR). So while a vector waits,
+ * its mask is read again every jiffy.
+ */
+static void epc_loop_msix_work(struct work_struct *work)
+{
+	struct epc_loop *lepc = container_of(to_delayed_work(work),
+					     struct epc_loop, msix_work);
+	bool waiting = false;
+	unsigned long flags;
+	u8 fn;
+
+	raw_spin_lock_irqsave(&lepc->lock, flags);
+	for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
+		if (epc_loop_send_unmasked(lepc, fn))
+			waiting = true;
+	if (waiting)
+		queue_delayed_work(system_wq, &lepc->msix_work, 1);
+	raw_spin_unlock_irqrestore(&lepc->lock, flags);
+}
+
+/**
+ * epc_loop_irq_ctrl_init() - set up a controller's interrupt state
+ * @lepc: the controller
+ */
+void epc_loop_irq_ctrl_init(struct epc_loop *lepc)
+{
+	INIT_DELAYED_WORK(&lepc->msix_work, epc_loop_msix_work);
+}
+
+/**
+ * epc_loop_irq_ctrl_exit() - stop looking for unmasked MSI-X vectors
+ * @lepc: the controller, its functions' link down
+ */
+void epc_loop_irq_ctrl_exit(struct epc_loop *lepc)
+{
+	disable_delayed_work_sync(&lepc->msix_work);
 }
 
 /**

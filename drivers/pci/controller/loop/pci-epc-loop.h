@@ -210,6 +210,7 @@ struct epc_loop_dma_chan {
  * @notified_up: link state last reported to the functions
  * @notify_work: reports link changes to the functions
  * @bme_work: reports the host's Bus Master Enable to the functions
+ * @msix_work: sends MSI-X vectors whose masks the host cleared in the BAR
  * @maps: outbound window mappings
  * @nr_maps: how many there are (read without @lock to check for room)
  * @windows_work: delivers the functions' window writes to the host
@@ -237,6 +238,7 @@ struct epc_loop {
 	bool notified_up;
 	struct work_struct notify_work;
 	struct work_struct bme_work;
+	struct delayed_work msix_work;
 
 	struct list_head maps;
 	unsigned int nr_maps;
@@ -343,6 +345,8 @@ int epc_loop_irq_map_intx(const struct pci_dev *dev, u8 slot, u8 pin);
 int epc_loop_irq_raise(struct epc_loop *lepc, u8 fn, unsigned int type,
 		       u16 num);
 void epc_loop_irq_msi_unmasked(struct epc_loop *lepc, u8 fn);
+void epc_loop_irq_ctrl_init(struct epc_loop *lepc);
+void epc_loop_irq_ctrl_exit(struct epc_loop *lepc);
 void epc_loop_irq_intx_enabled(struct epc_loop *lepc, u8 fn);
 
 /* pci-epc-loop-dma.c */
