@@ -283,6 +283,13 @@ def msix_pending(host):
         while not host.rd(pba) & 1 and time.monotonic() < end:
             time.sleep(0.001)
         check(host.rd(pba) & 1, "vector 0 pending while masked")
+        # MSI-X off and on again, as a host's driver does at a reset,
+        # with the vector still masked: it keeps waiting
+        os.pwrite(host.cfg, struct.pack("<H", ctrl), cap + 2)
+        time.sleep(0.1)
+        os.pwrite(host.cfg, struct.pack("<H", ctrl | 0x8000), cap + 2)
+        time.sleep(0.1)
+        check(host.rd(pba) & 1, "vector 0 still pending after MSI-X off and on")
         host.wr(table + 12, 0)
         end = time.monotonic() + 2
         while host.rd(pba) & 1 and time.monotonic() < end:

@@ -274,9 +274,15 @@ static bool epc_loop_msix_write(struct epc_loop_func *func, int reg, u32 val)
 	if (reg)
 		return false;
 	msix->ctrl = (val >> 16) & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	/* Vectors that fired under the function mask go out when it lifts */
-	return (old & PCI_MSIX_FLAGS_MASKALL) &&
-	       !(msix->ctrl & PCI_MSIX_FLAGS_MASKALL);
+	/*
+	 * Vectors that fired under the function mask go out when it lifts;
+	 * those that wait under their own masks are looked at again once
+	 * MSI-X is enabled again.
+	 */
+	return ((old & PCI_MSIX_FLAGS_MASKALL) &&
+		!(msix->ctrl & PCI_MSIX_FLAGS_MASKALL)) ||
+	       (!(old & PCI_MSIX_FLAGS_ENABLE) &&
+		(msix->ctrl & PCI_MSIX_FLAGS_ENABLE));
 }
 
 struct epc_loop_cfg_effects {

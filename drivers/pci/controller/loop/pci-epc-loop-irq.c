@@ -270,7 +270,9 @@ void epc_loop_irq_msi_unmasked(struct epc_loop *lepc, u8 fn)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	epc_loop_send_unmasked(lepc, fn);
+	/* MSI-X enabled again with vectors waiting under their masks */
+	if (epc_loop_send_unmasked(lepc, fn))
+		queue_delayed_work(system_wq, &lepc->msix_work, 1);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
 
