@@ -128,6 +128,12 @@ static void epc_loop_msix_fire(struct epc_loop *lepc, u8 fn, __le32 *entry)
 			  le32_to_cpu(READ_ONCE(entry[PCI_MSIX_ENTRY_DATA / 4])));
 }
 
+/* Read the masks of waiting MSI-X vectors again soon: see epc_loop_msix_work() */
+static void epc_loop_msix_watch(struct epc_loop *lepc)
+{
+	queue_delayed_work(system_wq, &lepc->msix_work, 1);
+}
+
 static int epc_loop_raise_msix(struct epc_loop *lepc, u8 fn, u16 num)
 {
 	struct epc_loop_func *func = &lepc->funcs[fn];
@@ -142,7 +148,7 @@ static int epc_loop_raise_msix(struct epc_loop *lepc, u8 fn, u16 num)
 	if (epc_loop_msix_masked(func, entry)) {
 		set_bit(num - 1, msix->pending);
 		epc_loop_msix_set_pba(func, num - 1, true);
-		queue_delayed_work(system_wq, &lepc->msix_work, 1);
+		epc_loop_msix_watch(lepc);
 		return 0;
 	}
 	epc_loop_msix_fire(lepc, fn, entry);
@@ -270,9 +276,9 @@ void epc_loop_irq_msi_unmasked(struct epc_loop *lepc, u8 fn)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&lepc->lock, flags);
-	/* MSI-X enabled again with vectors waiting under their masks */
+	/* Vectors still masked: MSI-X enabled again, or another one unmasked */
 	if (epc_loop_send_unmasked(lepc, fn))
-		queue_delayed_work(system_wq, &lepc->msix_work, 1);
+		epc_loop_msix_watch(lepc);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
 
@@ -297,7 +303,7 @@ static void epc_loop_msix_work(struct work_struct *work)
 		if (epc_loop_send_unmasked(lepc, fn))
 			waiting = true;
 	if (waiting)
-		queue_delayed_work(system_wq, &lepc->msix_work, 1);
+		epc_loop_msix_watch(lepc);
 	raw_spin_unlock_irqrestore(&lepc->lock, flags);
 }
 
