@@ -25,6 +25,7 @@
 #include <linux/pci.h>
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "pci.h"
 #include "pci-epc-loop.h"
@@ -283,6 +284,104 @@ out:
 }
 static DEVICE_ATTR_RW(perst);
 
+/**
+ * epc_loop_host_reachable() - may the controller reach this host range?
+ * @lepc: the controller
+ * @addr: host (PCI) address
+ * @size: length in bytes
+ *
+ * The host's memory is this machine's RAM. A range that is not RAM, or
+ * that has a page the host's IOMMU does not map when it maps any (sysfs
+ * ``iommu``), is not reachable: a transfer to it fails as one the host's
+ * root complex rejected.
+ *
+ * Return: true if the whole range is reachable.
+ */
+bool epc_loop_host_reachable(struct epc_loop *lepc, u64 addr, size_t size)
+{
+	unsigned long pfn;
+
+	if (!epc_loop_ram_range(addr, size))
+		return false;
+	if (xa_empty(&lepc->iommu))
+		return true;
+	for (pfn = PHYS_PFN(addr); pfn <= PHYS_PFN(addr + size - 1); pfn++)
+		if (!xa_load(&lepc->iommu, pfn))
+			return false;
+	return true;
+}
+
+static ssize_t iommu_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
+	unsigned long pfn, nr = 0;
+	void *entry;
+
+	xa_for_each(&lepc->iommu, pfn, entry)
+		nr++;
+	if (!nr)
+		return sysfs_emit(buf, "off\n");
+	return sysfs_emit(buf, "%lu pages\n", nr);
+}
+
+/* Map the pages of [@base, @base + @size), page aligned, all RAM */
+static int epc_loop_iommu_map(struct epc_loop *lepc, u64 base, u64 size)
+{
+	unsigned long pfn;
+	int ret;
+
+	if (!size || !PAGE_ALIGNED(base) || !PAGE_ALIGNED(size) ||
+	    !epc_loop_ram_range(base, size))
+		return -EINVAL;
+	for (pfn = PHYS_PFN(base); pfn < PHYS_PFN(base + size); pfn++) {
+		ret = xa_err(xa_store(&lepc->iommu, pfn, xa_mk_value(1),
+				      GFP_KERNEL));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The host's IOMMU. "map BASE SIZE" maps those host pages for the
+ * controller; once any is mapped, DMA transfers and outbound window
+ * mappings started from then on reach only mapped pages, as on a host
+ * that maps only some of its memory for the device. "off" unmaps them
+ * all: every page of the host's RAM is reachable again. A test host that
+ * hands the controller arbitrary addresses maps its own memory only.
+ */
+static ssize_t iommu_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct epc_loop *lepc = epc_get_drvdata(to_pci_epc(dev));
+	char *copy, *str, *base_str, *size_str;
+	u64 base, size;
+	int ret;
+
+	copy = kstrdup(buf, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	str = strim(copy);
+	ret = -EINVAL;
+	if (!strcmp(str, "off")) {
+		xa_destroy(&lepc->iommu);
+		ret = 0;
+	} else if (str_has_prefix(str, "map ")) {
+		base_str = skip_spaces(str + 4);
+		size_str = strpbrk(base_str, " \t");
+		if (size_str) {
+			*size_str++ = '\0';
+			if (!kstrtou64(base_str, 0, &base) &&
+			    !kstrtou64(skip_spaces(size_str), 0, &size))
+				ret = epc_loop_iommu_map(lepc, base, size);
+		}
+	}
+	kfree(copy);
+	return ret ?: count;
+}
+static DEVICE_ATTR_RW(iommu);
+
 /* How many outbound window mappings the functions hold now */
 static ssize_t windows_mapped_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
@@ -297,6 +396,7 @@ static struct attribute *epc_loop_attrs[] = {
 	&dev_attr_link.attr,
 	&dev_attr_perst.attr,
 	&dev_attr_windows_mapped.attr,
+	&dev_attr_iommu.attr,
 	NULL,
 };
 
@@ -314,6 +414,7 @@ static void epc_loop_init_state(struct epc_loop *lepc)
 	INIT_WORK(&lepc->bme_work, epc_loop_bme_work);
 	epc_loop_irq_ctrl_init(lepc);
 	INIT_LIST_HEAD(&lepc->maps);
+	xa_init(&lepc->iommu);
 	for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
 		lepc->funcs[fn].msi.mmc = U8_MAX;
 }
@@ -324,6 +425,7 @@ static void epc_loop_free(struct epc_loop *lepc)
 
 	for (fn = 0; fn < EPC_LOOP_MAX_FUNCS; fn++)
 		bitmap_free(lepc->funcs[fn].msix.pending);
+	xa_destroy(&lepc->iommu);
 	mutex_destroy(&lepc->ctl_lock);
 	kfree(lepc);
 }

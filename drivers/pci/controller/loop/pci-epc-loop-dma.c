@@ -114,15 +114,19 @@ static dma_cookie_t epc_loop_dma_submit(struct dma_async_tx_descriptor *tx)
 	return cookie;
 }
 
-/* Are the local segments and the host range they map to all RAM? */
-static bool epc_loop_dma_ram(const struct epc_loop_dma_desc *desc)
+/*
+ * Are the local segments RAM, and the host range they map to RAM the
+ * host lets the controller reach?
+ */
+static bool epc_loop_dma_ram(struct epc_loop *lepc,
+			     const struct epc_loop_dma_desc *desc)
 {
 	u64 remote = desc->remote;
 	unsigned int i;
 
 	for (i = 0; i < desc->nr_segs; i++) {
 		if (!epc_loop_ram_range(desc->segs[i].local, desc->segs[i].len) ||
-		    !epc_loop_ram_range(remote, desc->segs[i].len))
+		    !epc_loop_host_reachable(lepc, remote, desc->segs[i].len))
 			return false;
 		remote += desc->segs[i].len;
 	}
@@ -159,7 +163,7 @@ epc_loop_dma_prep_slave_sg(struct dma_chan *chan, struct scatterlist *sgl,
 	desc->remote = dir == DMA_DEV_TO_MEM ? lchan->config.src_addr :
 					       lchan->config.dst_addr;
 	spin_unlock_irqrestore(&lchan->lock, lock_flags);
-	desc->ram = epc_loop_dma_ram(desc);
+	desc->ram = epc_loop_dma_ram(lchan->epc, desc);
 
 	dma_async_tx_descriptor_init(&desc->tx, chan);
 	desc->tx.flags = flags;

@@ -405,10 +405,13 @@ static int epc_loop_map_addr(struct pci_epc *epc, u8 fn, u8 vfn,
 				    lepc->profile->window_align);
 		return -EINVAL;
 	}
-	/* Only host RAM can be bounced; anything else has no kernel mapping */
-	if (!epc_loop_ram_range(pci_addr, size)) {
+	/*
+	 * Only host RAM can be bounced, anything else has no kernel mapping;
+	 * and only what the host's IOMMU lets the controller reach
+	 */
+	if (!epc_loop_host_reachable(lepc, pci_addr, size)) {
 		dev_err_ratelimited(&lepc->pdev->dev,
-				    "cannot map host address %#llx (+%zu): not RAM\n",
+				    "cannot map host address %#llx (+%zu): not RAM, or not mapped by the IOMMU\n",
 				    pci_addr, size);
 		return -EINVAL;
 	}

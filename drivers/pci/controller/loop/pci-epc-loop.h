@@ -21,6 +21,7 @@
 #include <linux/platform_device.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #define EPC_LOOP_MAX_EPCS		8
 #define EPC_LOOP_MAX_FUNCS		8
@@ -240,6 +241,8 @@ struct epc_loop {
 	struct work_struct bme_work;
 	struct delayed_work msix_work;
 
+	struct xarray iommu;	/* host pages the IOMMU maps; none: no IOMMU */
+
 	struct list_head maps;
 	unsigned int nr_maps;
 	struct delayed_work windows_work;
@@ -319,6 +322,7 @@ int epc_loop_profile_init(void);
 const struct epc_loop_profile *epc_loop_profile_get(void);
 
 /* pci-epc-loop-core.c */
+bool epc_loop_host_reachable(struct epc_loop *lepc, u64 addr, size_t size);
 void epc_loop_host_update(struct epc_loop_host *host);
 void epc_loop_host_sync(struct epc_loop_host *host);
 void epc_loop_link_set(struct epc_loop *lepc);
