@@ -206,6 +206,8 @@ static bool pci_epf_nvme_poll_cc(struct pci_epf_nvme *nvme)
 
 	lockdep_assert_held(&nvme->state_lock);
 
+	pci_epf_nvme_regs_restore(nvme);
+
 	switch (nvme->state) {
 	case PCI_EPF_NVME_DISABLED:
 		if (!en)

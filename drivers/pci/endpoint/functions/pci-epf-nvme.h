@@ -412,6 +412,7 @@ struct pci_epf_nvme_feat {
  * @fctrl: the fabrics host controller executing the commands, referenced
  * @nr_io_queues: I/O queue pairs offered to the host
  * @mqes: CAP.MQES
+ * @cap: CAP, as the registers were last initialised with
  * @mdts: largest data transfer in bytes
  * @max_inflight: data held for the commands in flight, at most, in bytes
  * @inflight: data held for the commands in flight, in bytes
@@ -451,7 +452,8 @@ struct pci_epf_nvme_feat {
  *		    by the poller and by whoever drains the function
  * @state_lock: serialises the state changes of the controller
  * @state: state of the controller
- * @csts_lock: protects the read-modify-writes of CSTS
+ * @csts_lock: protects @csts and @fatal
+ * @csts: what CSTS holds; the register is memory the host can write too
  * @fatal: a fatal error occurred, CSTS.CFS is set
  * @accept: new commands may be fetched
  * @host_ok: new accesses to host memory may start (those in flight end
@@ -485,6 +487,7 @@ struct pci_epf_nvme {
 	struct nvme_ctrl *fctrl;
 	unsigned int nr_io_queues;
 	u16 mqes;
+	u64 cap;
 	size_t mdts;
 	size_t max_inflight;
 	atomic_long_t inflight;
@@ -521,7 +524,8 @@ struct pci_epf_nvme {
 
 	struct mutex state_lock;	/* serialises the state changes */
 	enum pci_epf_nvme_state state;
-	spinlock_t csts_lock;		/* protects CSTS and @fatal */
+	spinlock_t csts_lock;		/* protects @csts and @fatal */
+	u32 csts;
 	bool fatal;
 	bool accept;
 	bool host_ok;
@@ -649,6 +653,7 @@ void pci_epf_nvme_regs_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_clear_doorbells(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_set_csts(struct pci_epf_nvme *nvme, u32 set, u32 clear);
 void pci_epf_nvme_clear_csts(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_regs_restore(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_set_fatal(struct pci_epf_nvme *nvme, const char *why);
 
 /* pci-epf-nvme-queue.c */
