@@ -188,6 +188,17 @@ unsigned int pci_epf_nvme_backend_lba_shift(struct nvme_ns *ns)
 	return ns->head->lba_shift;
 }
 
+/**
+ * pci_epf_nvme_backend_nr_blocks() - a namespace's size in logical blocks
+ * @ns: the namespace, held
+ *
+ * Return: the capacity the fabrics controller gave the namespace.
+ */
+u64 pci_epf_nvme_backend_nr_blocks(struct nvme_ns *ns)
+{
+	return get_capacity(ns->disk) >> (ns->head->lba_shift - SECTOR_SHIFT);
+}
+
 /*
  * The status of a forwarded command, as the host may see it. The fabrics
  * layer makes up statuses of its own when it loses the command (a

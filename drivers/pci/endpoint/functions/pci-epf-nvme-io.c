@@ -25,7 +25,8 @@ u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd)
 	struct pci_epf_nvme *nvme = cmd->nvme;
 	struct nvme_command *c = &cmd->sqe;
 	u32 nsid = le32_to_cpu(c->common.nsid);
-	bool rw = false;
+	bool rw = false, lbas = true;
+	u64 slba, end;
 
 	/* No fused operations, PRPs only (SGLS = 0) */
 	if (c->common.flags & (NVME_CMD_FUSE_FIRST | NVME_CMD_FUSE_SECOND |
@@ -46,8 +47,11 @@ u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd)
 		cmd->dir = PCI_EPF_NVME_FROM_HOST;
 		cmd->len = ((le32_to_cpu(c->dsm.nr) & 0xff) + 1) *
 			   sizeof(struct nvme_dsm_range);
+		lbas = false;
 		break;
 	case nvme_cmd_flush:
+		lbas = false;
+		break;
 	case nvme_cmd_write_zeroes:
 	case nvme_cmd_verify:
 		break;
@@ -62,6 +66,19 @@ u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd)
 	cmd->ns = pci_epf_nvme_backend_get_ns(nvme, nsid);
 	if (!cmd->ns)
 		return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
+
+	/*
+	 * The blocks are checked here, so that the host gets LBA Out of Range
+	 * whatever the target would say (nvmet's file backend says Capacity
+	 * Exceeded), and an SLBA + NLB that wraps reaches nobody.
+	 */
+	if (lbas) {
+		slba = le64_to_cpu(c->rw.slba);
+		end = slba + le16_to_cpu(c->rw.length) + 1;
+		if (end <= slba ||
+		    end > pci_epf_nvme_backend_nr_blocks(cmd->ns))
+			return NVME_SC_LBA_RANGE | NVME_STATUS_DNR;
+	}
 
 	if (rw)
 		cmd->len = ((size_t)le16_to_cpu(c->rw.length) + 1) <<

@@ -736,6 +736,7 @@ struct nvme_ns *pci_epf_nvme_backend_get_ns(struct pci_epf_nvme *nvme,
 					    u32 nsid);
 void pci_epf_nvme_backend_put_ns(struct nvme_ns *ns);
 unsigned int pci_epf_nvme_backend_lba_shift(struct nvme_ns *ns);
+u64 pci_epf_nvme_backend_nr_blocks(struct nvme_ns *ns);
 int pci_epf_nvme_backend_submit(struct pci_epf_nvme_cmd *cmd, bool nowait);
 void pci_epf_nvme_cmd_returned(struct pci_epf_nvme_cmd *cmd);
 int pci_epf_nvme_backend_flush(struct pci_epf_nvme *nvme);
