@@ -28,6 +28,12 @@
 #define PCI_EPF_NVME_ACL		3
 #define PCI_EPF_NVME_FEAT_SEL_SUPPORTED	3
 #define PCI_EPF_NVME_FEAT_CHANGEABLE	BIT(2)
+/* Temperature Threshold: TMPSEL composite, THSEL over and under */
+#define PCI_EPF_NVME_TMPSEL_COMPOSITE	0
+#define PCI_EPF_NVME_THSEL_OVER		0
+#define PCI_EPF_NVME_THSEL_UNDER	1
+/* Default over temperature threshold: 343 K (70 degrees C) */
+#define PCI_EPF_NVME_TEMP_OVER_DEFAULT	343
 
 static u32 pci_epf_nvme_cdw10(struct pci_epf_nvme_cmd *cmd)
 {
@@ -275,6 +281,38 @@ static u16 pci_epf_nvme_set_irq_config(struct pci_epf_nvme_cmd *cmd)
 	return NVME_SC_SUCCESS;
 }
 
+/*
+ * Temperature Threshold: the thresholds of the composite temperature, the
+ * only sensor this controller reports. The target does not keep them (and
+ * nvmet does not implement the feature), so they are kept here: a host
+ * sets them, and reads back what it set.
+ */
+static u16 pci_epf_nvme_temp_thresh(struct pci_epf_nvme_cmd *cmd, bool set)
+{
+	struct pci_epf_nvme_feat *feat = &cmd->nvme->feat;
+	u32 dw11 = pci_epf_nvme_cdw11(cmd);
+	u16 *thresh;
+
+	if (((dw11 >> 16) & 0xf) != PCI_EPF_NVME_TMPSEL_COMPOSITE)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+
+	switch ((dw11 >> 20) & 3) {
+	case PCI_EPF_NVME_THSEL_OVER:
+		thresh = &feat->temp_over;
+		break;
+	case PCI_EPF_NVME_THSEL_UNDER:
+		thresh = &feat->temp_under;
+		break;
+	default:
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	}
+
+	if (set)
+		WRITE_ONCE(*thresh, dw11 & 0xffff);
+	pci_epf_nvme_set_result(cmd, READ_ONCE(*thresh));
+	return NVME_SC_SUCCESS;
+}
+
 static u16 pci_epf_nvme_set_features(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme_feat *feat = &cmd->nvme->feat;
@@ -290,6 +328,8 @@ static u16 pci_epf_nvme_set_features(struct pci_epf_nvme_cmd *cmd)
 			return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 		WRITE_ONCE(feat->pm, dw11 & 0xff);
 		break;
+	case NVME_FEAT_TEMP_THRESH:
+		return pci_epf_nvme_temp_thresh(cmd, true);
 	case NVME_FEAT_ERR_RECOVERY:
 		/* DULBE needs deallocated block errors, not supported */
 		if (dw11 & BIT(16))
@@ -335,6 +375,8 @@ static u16 pci_epf_nvme_get_features(struct pci_epf_nvme_cmd *cmd)
 	case NVME_FEAT_POWER_MGMT:
 		val = READ_ONCE(feat->pm);
 		break;
+	case NVME_FEAT_TEMP_THRESH:
+		return pci_epf_nvme_temp_thresh(cmd, false);
 	case NVME_FEAT_ERR_RECOVERY:
 		val = READ_ONCE(feat->tler);
 		break;
@@ -368,9 +410,11 @@ static u16 pci_epf_nvme_get_features(struct pci_epf_nvme_cmd *cmd)
 }
 
 /*
- * Features of the controller are kept here; those of the storage (the
- * temperature threshold and the volatile write cache, which take no data)
- * are forwarded. Anything else is not supported.
+ * Features of the controller are kept here; that of the storage (the
+ * volatile write cache, which takes no data) is forwarded. Anything else
+ * is not supported. Get Features selects the current, default, saved
+ * value (all the same: nothing is saved) or the capabilities; other
+ * selections are reserved.
  */
 static u16 pci_epf_nvme_parse_features(struct pci_epf_nvme_cmd *cmd, bool set)
 {
@@ -378,10 +422,13 @@ static u16 pci_epf_nvme_parse_features(struct pci_epf_nvme_cmd *cmd, bool set)
 
 	if (set && (dw10 & BIT(31)))
 		return NVME_SC_FEATURE_NOT_SAVEABLE | NVME_STATUS_DNR;
+	if (!set && ((dw10 >> 8) & 7) > PCI_EPF_NVME_FEAT_SEL_SUPPORTED)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 
 	switch (dw10 & 0xff) {
 	case NVME_FEAT_ARBITRATION:
 	case NVME_FEAT_POWER_MGMT:
+	case NVME_FEAT_TEMP_THRESH:
 	case NVME_FEAT_ERR_RECOVERY:
 	case NVME_FEAT_NUM_QUEUES:
 	case NVME_FEAT_IRQ_COALESCE:
@@ -391,7 +438,6 @@ static u16 pci_epf_nvme_parse_features(struct pci_epf_nvme_cmd *cmd, bool set)
 		cmd->exec = set ? pci_epf_nvme_set_features :
 				  pci_epf_nvme_get_features;
 		return NVME_SC_SUCCESS;
-	case NVME_FEAT_TEMP_THRESH:
 	case NVME_FEAT_VOLATILE_WC:
 		return NVME_SC_SUCCESS;
 	default:
@@ -537,6 +583,8 @@ void pci_epf_nvme_feat_reset(struct pci_epf_nvme *nvme)
 
 	feat->arb = 0;
 	feat->pm = 0;
+	feat->temp_over = PCI_EPF_NVME_TEMP_OVER_DEFAULT;
+	feat->temp_under = 0;
 	feat->tler = 0;
 	feat->irq_coal = nvme->cfg.irq_coal_time << 8 | nvme->cfg.irq_coal_thr;
 	feat->wan = 0;

@@ -369,6 +369,8 @@ struct pci_epf_nvme_dma {
  * struct pci_epf_nvme_feat - feature values the controller keeps itself
  * @arb: Arbitration
  * @pm: Power Management
+ * @temp_over: Temperature Threshold, over temperature, composite sensor
+ * @temp_under: Temperature Threshold, under temperature, composite sensor
  * @tler: Error Recovery
  * @irq_coal: Interrupt Coalescing
  * @wan: Write Atomicity Normal
@@ -378,6 +380,8 @@ struct pci_epf_nvme_dma {
 struct pci_epf_nvme_feat {
 	u32 arb;
 	u32 pm;
+	u16 temp_over;
+	u16 temp_under;
 	u32 tler;
 	u32 irq_coal;
 	u32 wan;
