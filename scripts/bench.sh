@@ -61,10 +61,7 @@ id=$(date +%Y%m%d-%H%M%S)
 out=$REPO_DIR/results/bench-$id
 mkdir -p "$out/guest"
 ln -sfn "bench-$id" "$REPO_DIR/results/bench-latest"
-log "building the modules"
-build_modules "$tree" "$CACHE_DIR/modbuild-bench" "$out/modules-build.log" ||
-	die "module build failed, see $out/modules-build.log"
-collect_modules "$CACHE_DIR/modbuild-bench" "$out/modules"
+guest_modules "$tree" bench "$out"
 
 cat >"$out/guest/bench.env" <<EOF
 BENCH_REPS=$reps

@@ -95,6 +95,16 @@ collect_modules() {
 	find "$1" -name '*.ko' -exec cp -t "$2" {} +
 }
 
+# guest_modules TREE NAME OUT: the project's modules for TREE, built in
+# the cache's modbuild-NAME (reused when unchanged), in OUT/modules for a
+# guest; the build's log in OUT/modules-build.log. Dies on a failed build.
+guest_modules() {
+	log "building the modules"
+	build_modules_cached "$1" "$CACHE_DIR/modbuild-$2" "$3/modules-build.log" ||
+		die "module build failed, see $3/modules-build.log"
+	collect_modules "$CACHE_DIR/modbuild-$2" "$3/modules"
+}
+
 # The last lines of a log that say what went wrong, for a result message.
 log_excerpt() {
 	{ grep -E '([Ww]arning|[Ee]rror):|\*\*\*|No such file' "$1" || tail -n 3 "$1"; } |

@@ -82,6 +82,29 @@ t_check() {
 	return "$rc"
 }
 
+# t_results_from PREFIX CMD...: run CMD, a program that reports results of
+# its own, one line "PASS|FAIL|SKIP<TAB>NAME<TAB>MESSAGE" each; each is
+# recorded as it comes, named "PREFIX NAME". Other lines are CMD's log.
+# Fails if CMD fails without having reported a failure (it crashed).
+t_results_from() {
+	local prefix=$1 status name msg line failed=0 rc=0
+	shift
+	while IFS= read -r line; do
+		IFS=$'\t' read -r status name msg <<<"$line"
+		case $status in
+		PASS | SKIP) _t_record "$status" "$prefix $name" "$msg" ;;
+		FAIL) t_fail "$prefix $name" "$msg"; failed=1 ;;
+		EXIT) rc=$name ;;
+		*) printf '# %s\n' "$line" ;;
+		esac
+	done < <("$@" 2>&1; printf 'EXIT\t%d\n' $?)
+	if [[ $rc -ne 0 && $failed -eq 0 ]]; then
+		t_fail "$prefix ran" "status $rc"
+		return 1
+	fi
+	return "$rc"
+}
+
 # t_on_exit CMD...: run CMD when the script ends, last registered first.
 t_on_exit() {
 	T_CLEANUP=("$(printf '%q ' "$@")" "${T_CLEANUP[@]}")
