@@ -232,4 +232,8 @@ class RandomHost:
             done += 1
             if self.maybe(0.1):
                 time.sleep(self.rng.random() * 0.01)
+        # A forged CSTS (0, say) reads as written until the controller's
+        # next poll puts it back: a host that resets now would take it
+        # for the end of the reset. 20 ms is the longest poll interval.
+        time.sleep(0.1)
         return done

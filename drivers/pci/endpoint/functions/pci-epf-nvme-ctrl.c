@@ -149,6 +149,8 @@ static bool pci_epf_nvme_drain(struct pci_epf_nvme *nvme,
 	bool busy;
 
 	for (;;) {
+		/* A shutdown drains for seconds: keep the registers honest */
+		pci_epf_nvme_regs_restore(nvme);
 		busy = pci_epf_nvme_run_queues(nvme);
 		if (!atomic_read(&nvme->nr_cmds))
 			return true;
