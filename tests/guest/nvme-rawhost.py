@@ -704,10 +704,10 @@ def identify_cns(host):
                  SC_DATA_XFER_ERROR, "Identify into memory that is not RAM")
 
 
-def get_log(host, lid, offset, ndwords, nsid=0):
+def get_log(host, lid, offset, ndwords, nsid=0, rae=False):
     return host.admin(GET_LOG_PAGE, nsid=nsid, prp1=host.data_phys(0),
                       prp2=host.data_phys(1),
-                      cdw10=(ndwords - 1 & 0xffff) << 16 | lid,
+                      cdw10=(ndwords - 1 & 0xffff) << 16 | rae << 15 | lid,
                       cdw11=(ndwords - 1) >> 16,
                       cdw12=offset & 0xffffffff, cdw13=offset >> 32)
 
@@ -975,6 +975,73 @@ def aer_across_reset(host):
     check_status(host.admin(GET_FEATURES, cdw10=7), SC_SUCCESS,
                  "the first completion after the reset is a new command's")
     check(host.quiet(0, 0.5), "no AER completes after the reset")
+
+
+AER_DB_VALUE = 0x010100     # Error, Invalid Doorbell Write Value, log 01h
+
+
+def aer_parked(host):
+    """Submit an AER; it must not complete by itself: its command id."""
+    cid = host.submit(0, ASYNC_EVENT)
+    check(host.quiet(0), "AER parked")
+    return cid
+
+
+def aer_completes(host, cid, what):
+    cqe = host.reap(0, 5)
+    check(cqe is not None and cqe["cid"] == cid and cqe["status"] == 0 and
+          cqe["dw0"] == AER_DB_VALUE,
+          f"{what}: the AER completes with Invalid Doorbell Write Value "
+          f"({cqe})")
+
+
+def bad_cq_head(host, head):
+    """CQ 1's head doorbell at @head, seen when the next entry is posted."""
+    host.wr(host.cq_db(1), head)
+    check_status(host.run(1, FLUSH, nsid=1)[0], SC_SUCCESS,
+                 f"a flush posted with CQ 1's head at {head}")
+
+
+@case("aer-invalid-doorbell")
+def aer_invalid_doorbell(host):
+    """An invalid doorbell value is reported once, until the log is read.
+
+    Error status, Invalid Doorbell Write Value, Error Information log: to a
+    parked AER, or to the next AER if none is parked; not again until the
+    host reads the log (without Retain Asynchronous Event).
+    """
+    io_ready(host, 8)
+    cid = aer_parked(host)
+    host.wr(host.sq_db(1), 9)
+    aer_completes(host, cid, "SQ 1 tail 9 of 8")
+    host.ring_sq(1)
+    check_status(host.run(1, FLUSH, nsid=1)[0], SC_SUCCESS,
+                 "a valid tail: I/O goes on")
+    cid = aer_parked(host)
+    bad_cq_head(host, 100)
+    check(host.quiet(0, 0.3), "a second invalid value: masked, AER parked")
+    check_status(get_log(host, 1, 0, 16), SC_SUCCESS,
+                 "Error Information log read")
+    bad_cq_head(host, 100)
+    aer_completes(host, cid, "CQ 1 head 100 after the log was read")
+    check_status(get_log(host, 1, 0, 16, rae=True), SC_SUCCESS,
+                 "Error Information log read, Retain Asynchronous Event")
+    host.wr(host.sq_db(1), 0xffff)
+    cid = host.submit(0, ASYNC_EVENT)
+    check(host.quiet(0, 0.3), "still masked after a read that retains it")
+    host.ring_sq(1)
+    check_status(get_log(host, 1, 0, 16), SC_SUCCESS,
+                 "Error Information log read")
+    bad_cq_head(host, 8)
+    aer_completes(host, cid, "CQ 1 head 8 of 8")
+    check_status(get_log(host, 1, 0, 16), SC_SUCCESS,
+                 "Error Information log read")
+    host.wr(host.sq_db(1), 8)
+    time.sleep(0.1)
+    host.ring_sq(1)
+    cid = host.submit(0, ASYNC_EVENT)
+    aer_completes(host, cid, "SQ 1 tail 8 of 8 with no AER parked, then "
+                  "an AER")
 
 
 @case("msix-pending")

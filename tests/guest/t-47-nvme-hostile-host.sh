@@ -8,10 +8,11 @@
 # values out of range, opcodes, namespaces, LBAs, transfer sizes, Identify
 # CNS values, log pages and features the controller does not have, PRP
 # entries and lists with bad offsets, chains or addresses, AERs across a
-# reset, and an MSI-X vector left pending. Each answer is checked against
-# the NVMe base specification. Then three seeds of the random mode, each
-# followed by a normal host's I/O. Then nvme.ko takes the device back and
-# fio verifies the namespace: nothing the raw host did lasts.
+# reset, Error events for invalid doorbell values, and an MSI-X vector left
+# pending. Each answer is checked against the NVMe base specification.
+# Then three seeds of the random mode, each followed by a normal host's
+# I/O. Then nvme.ko takes the device back and fio verifies the namespace:
+# nothing the raw host did lasts.
 set -uo pipefail
 . "$RIG_REPO/tests/guest/lib.sh"
 . "$RIG_REPO/tests/guest/loop-lib.sh"

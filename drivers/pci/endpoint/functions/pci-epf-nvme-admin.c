@@ -228,6 +228,10 @@ static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
 	cmd->dir = PCI_EPF_NVME_TO_HOST;
 	cmd->len = numd * 4;
 
+	/* Without Retain Asynchronous Event, reading clears the event */
+	if (!(le32_to_cpu(cmd->sqe.common.cdw10) & BIT(15)))
+		pci_epf_nvme_event_log_read(cmd->nvme, glp->lid);
+
 	if (glp->lid == NVME_LOG_CMD_EFFECTS) {
 		if (offset & 3 || offset > sizeof(struct nvme_effects_log) ||
 		    cmd->len > sizeof(struct nvme_effects_log) - offset)
@@ -484,35 +488,6 @@ static u16 pci_epf_nvme_abort(struct pci_epf_nvme_cmd *cmd)
 {
 	pci_epf_nvme_set_result(cmd, 1);
 	return NVME_SC_SUCCESS;
-}
-
-/*
- * Asynchronous Event Requests are held until an event occurs, or dropped
- * when the controller is disabled. No event is reported yet: the Identify
- * data announces none (OAES = 0).
- */
-static u16 pci_epf_nvme_aer(struct pci_epf_nvme_cmd *cmd)
-{
-	struct pci_epf_nvme *nvme = cmd->nvme;
-	u16 status = PCI_EPF_NVME_DEFERRED;
-	bool discard = false;
-
-	spin_lock(&nvme->aer_lock);
-	if (!READ_ONCE(nvme->accept)) {
-		discard = true;
-	} else if (nvme->nr_aers >= PCI_EPF_NVME_NR_AERS) {
-		status = NVME_SC_ASYNC_LIMIT | NVME_STATUS_DNR;
-	} else {
-		list_add_tail(&cmd->entry, &nvme->aers);
-		WRITE_ONCE(nvme->nr_aers, nvme->nr_aers + 1);
-	}
-	spin_unlock(&nvme->aer_lock);
-
-	if (discard) {
-		pci_epf_nvme_free_cmd(cmd);
-		return PCI_EPF_NVME_DEFERRED;
-	}
-	return status;
 }
 
 static u16 pci_epf_nvme_keep_alive(struct pci_epf_nvme_cmd *cmd)

@@ -652,26 +652,3 @@ bool pci_epf_nvme_data_moved(struct pci_epf_nvme *nvme)
 	return true;
 }
 
-/**
- * pci_epf_nvme_discard_aers() - drop the outstanding Asynchronous Event
- *				 Requests
- * @nvme: the function, no longer accepting commands
- *
- * The host forgets its outstanding commands when it disables or shuts down
- * the controller: the requests are freed without a completion.
- */
-void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme)
-{
-	struct pci_epf_nvme_cmd *cmd, *tmp;
-	LIST_HEAD(aers);
-
-	spin_lock(&nvme->aer_lock);
-	list_splice_init(&nvme->aers, &aers);
-	WRITE_ONCE(nvme->nr_aers, 0);
-	spin_unlock(&nvme->aer_lock);
-
-	list_for_each_entry_safe(cmd, tmp, &aers, entry) {
-		list_del_init(&cmd->entry);
-		pci_epf_nvme_free_cmd(cmd);
-	}
-}

@@ -168,6 +168,19 @@ static void pci_epf_nvme_cq_irq(struct pci_epf_nvme_cq *cq,
 	pci_epf_nvme_raise_irq(cq);
 }
 
+/*
+ * A doorbell beyond its queue is ignored until the host writes a valid
+ * value; it is logged and reported to the host as an event.
+ */
+static void pci_epf_nvme_invalid_db(struct pci_epf_nvme *nvme,
+				    const char *type, u16 qid, u32 val)
+{
+	dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+			    "%s %u: invalid doorbell value %u\n", type, qid,
+			    val);
+	pci_epf_nvme_event_db_value(nvme);
+}
+
 static void pci_epf_nvme_discard_list(struct list_head *list)
 {
 	struct pci_epf_nvme_cmd *cmd, *tmp;
@@ -245,9 +258,7 @@ static unsigned int pci_epf_nvme_write_cqes(struct pci_epf_nvme_cq *cq)
 		if (head < cq->depth)
 			cq->head = head;
 		else
-			dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-					    "CQ %u: invalid head doorbell %u\n",
-					    cq->qid, head);
+			pci_epf_nvme_invalid_db(nvme, "CQ", cq->qid, head);
 
 		room = (cq->head + cq->depth - cq->tail - 1) % cq->depth;
 		if (!room) {
@@ -391,9 +402,7 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
 	if (tail == sq->head)
 		return false;
 	if (tail >= sq->depth) {
-		dev_err_ratelimited(pci_epf_nvme_dev(nvme),
-				    "SQ %u: invalid tail doorbell %u\n",
-				    sq->qid, tail);
+		pci_epf_nvme_invalid_db(nvme, "SQ", sq->qid, tail);
 		return false;
 	}
 

@@ -473,9 +473,12 @@ struct pci_epf_nvme_feat {
  *	       through a window (a DesignWare controller could abort the read)
  * @nr_cmds: commands alive
  * @drain_wq: waits for commands to complete
- * @aer_lock: protects @aers and @nr_aers
+ * @aer_lock: protects @aers, @nr_aers, @events, @nr_events, @events_masked
  * @aers: outstanding Asynchronous Event Requests
  * @nr_aers: number of entries in @aers
+ * @events: events no request was outstanding for, oldest first
+ * @nr_events: number of entries in @events
+ * @events_masked: event types reported whose log page was not read yet
  * @feat: feature values kept locally
  */
 struct pci_epf_nvme {
@@ -546,9 +549,12 @@ struct pci_epf_nvme {
 	atomic_t nr_cmds;
 	wait_queue_head_t drain_wq;
 
-	spinlock_t aer_lock;		/* protects @aers and @nr_aers */
+	spinlock_t aer_lock;		/* protects the requests and events */
 	struct list_head aers;
 	unsigned int nr_aers;
+	u32 events[PCI_EPF_NVME_NR_AERS];
+	unsigned int nr_events;
+	unsigned long events_masked;
 
 	struct pci_epf_nvme_feat feat;
 };
@@ -717,6 +723,11 @@ bool pci_epf_nvme_dispatch_io(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_requeue_io(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_handle_executed(struct pci_epf_nvme *nvme);
 bool pci_epf_nvme_data_moved(struct pci_epf_nvme *nvme);
+
+/* pci-epf-nvme-event.c */
+u16 pci_epf_nvme_aer(struct pci_epf_nvme_cmd *cmd);
+void pci_epf_nvme_event_db_value(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_event_log_read(struct pci_epf_nvme *nvme, u8 lid);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-debugfs.c */
