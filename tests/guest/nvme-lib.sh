@@ -94,6 +94,16 @@ nvme_fn_start() {
 	t_check "host namespace" wait_for 100 test -b "$B" || { dmesg | tail -30; return 1; }
 }
 
+# host_ns NSID: the host's block device of that NSID (the names follow the
+# order of the host's scan, not the NSIDs)
+host_ns() {
+	local b
+	for b in /sys/block/"${C#/dev/}"n*; do
+		[[ -e $b/nsid && $(<"$b/nsid") == "$1" ]] && { echo "/dev/${b##*/}"; return 0; }
+	done
+	return 1
+}
+
 # Kernel fault injection (debug kernel) aimed at the function's poller, the
 # kernel thread named after the function's device, which fetches, starts
 # and completes every I/O command. DIR is the injector's debugfs directory

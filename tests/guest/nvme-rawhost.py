@@ -732,6 +732,14 @@ def log_pages(host):
                      f"effects log, {what}")
     check_status(get_log(host, 5, 0, host.mdts // 4 + 1), SC_INVALID_FIELD,
                  "a length beyond MDTS")
+    check_status(get_log(host, 4, 0, 1024), SC_SUCCESS,
+                 "Changed Namespace List, whole")
+    check(host.pages.read(DATA_PAGES[0], 0, PAGE) == bytes(PAGE),
+          "no namespace changed since the controller was enabled")
+    for what, offset, ndw in (("offset at the end", 4096, 1),
+                              ("length past the end", 8, 1024)):
+        check_status(get_log(host, 4, offset, ndw), SC_INVALID_FIELD,
+                     f"Changed Namespace List, {what}")
     # The SMART log of the whole controller: NSID FFFFFFFFh
     for lid, nsid in ((1, 0), (2, 0xffffffff), (3, 0)):
         check_status(get_log(host, lid, 0, 128, nsid), SC_SUCCESS,

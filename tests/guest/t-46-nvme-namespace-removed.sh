@@ -45,15 +45,6 @@ t_on_exit ns2_cleanup
 nvme_fn_create || exit 1
 t_check "second namespace on the target" ns2_add || exit 1
 nvme_fn_start || exit 1
-# host_ns NSID: the host's block device of that NSID (the names follow the
-# order of the host's scan, not the NSIDs)
-host_ns() {
-	local b
-	for b in /sys/block/"${C#/dev/}"n*; do
-		[[ $(<"$b/nsid") == "$1" ]] && { echo "/dev/${b##*/}"; return 0; }
-	done
-	return 1
-}
 t_check "host sees the second namespace" wait_for 100 host_ns 2 || exit 1
 B=$(host_ns 1)
 B2=$(host_ns 2)

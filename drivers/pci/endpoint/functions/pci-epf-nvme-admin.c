@@ -68,7 +68,7 @@ static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 	id->ver = cpu_to_le32(NVME_VS(1, 4, 0));
 	id->rtd3r = 0;
 	id->rtd3e = 0;
-	id->oaes = 0;
+	id->oaes = cpu_to_le32(NVME_AEN_CFG_NS_ATTR);
 	id->ctratt = 0;
 	id->cntrltype = NVME_CTRL_IO;
 	id->crdt1 = 0;
@@ -221,6 +221,7 @@ static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
 	u64 numd = ((u64)le16_to_cpu(glp->numdu) << 16 |
 		    le16_to_cpu(glp->numdl)) + 1;
 	u64 offset = le64_to_cpu(glp->lpo);
+	size_t size;
 
 	if (numd * 4 > cmd->nvme->mdts)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
@@ -232,13 +233,23 @@ static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
 	if (!(le32_to_cpu(cmd->sqe.common.cdw10) & BIT(15)))
 		pci_epf_nvme_event_log_read(cmd->nvme, glp->lid);
 
-	if (glp->lid == NVME_LOG_CMD_EFFECTS) {
-		if (offset & 3 || offset > sizeof(struct nvme_effects_log) ||
-		    cmd->len > sizeof(struct nvme_effects_log) - offset)
-			return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
+	switch (glp->lid) {
+	case NVME_LOG_CMD_EFFECTS:
 		cmd->exec = pci_epf_nvme_effects_log;
+		size = sizeof(struct nvme_effects_log);
+		break;
+	case NVME_LOG_CHANGED_NS:
+		cmd->exec = pci_epf_nvme_changed_ns_log;
+		size = NVME_IDENTIFY_DATA_SIZE;
+		break;
+	default:
+		/* The target's log, forwarded */
+		return NVME_SC_SUCCESS;
 	}
 
+	/* A log page built here: the range asked for lies within it */
+	if (offset & 3 || offset > size || cmd->len > size - offset)
+		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 	return NVME_SC_SUCCESS;
 }
 

@@ -189,6 +189,37 @@ unsigned int pci_epf_nvme_backend_lba_shift(struct nvme_ns *ns)
 }
 
 /**
+ * pci_epf_nvme_backend_nsids() - the namespaces the fabrics controller has
+ * @nvme: the function, with its fabrics controller
+ * @nsids: where their NSIDs go
+ * @max: room in @nsids
+ *
+ * The fabrics controller adds and removes namespaces as its target says
+ * (an asynchronous event of the target, then a scan). Any context that may
+ * sleep.
+ *
+ * Return: how many namespaces it has, which may be more than @max.
+ */
+unsigned int pci_epf_nvme_backend_nsids(struct pci_epf_nvme *nvme, u32 *nsids,
+					unsigned int max)
+{
+	struct nvme_ctrl *ctrl = nvme->fctrl;
+	unsigned int nr = 0;
+	struct nvme_ns *ns;
+	int srcu_idx;
+
+	srcu_idx = srcu_read_lock(&ctrl->srcu);
+	list_for_each_entry_srcu(ns, &ctrl->namespaces, list,
+				 srcu_read_lock_held(&ctrl->srcu)) {
+		if (nr < max)
+			nsids[nr] = ns->head->ns_id;
+		nr++;
+	}
+	srcu_read_unlock(&ctrl->srcu, srcu_idx);
+	return nr;
+}
+
+/**
  * pci_epf_nvme_backend_nr_blocks() - a namespace's size in logical blocks
  * @ns: the namespace, held
  *

@@ -86,6 +86,7 @@ static void pci_epf_nvme_enable(struct pci_epf_nvme *nvme, u32 cc)
 	nvme->nr_sq_alloc = nvme->nr_io_queues;
 	nvme->nr_cq_alloc = nvme->nr_io_queues;
 	pci_epf_nvme_feat_reset(nvme);
+	pci_epf_nvme_event_ns_reset(nvme);
 
 	if (pci_epf_nvme_create_admin_queues(nvme, asq, acq, sq_depth,
 					     cq_depth)) {
@@ -266,6 +267,9 @@ static bool pci_epf_nvme_poll_once(struct pci_epf_nvme *nvme)
 
 	if (!ready)
 		return busy;
+
+	if (time_after_eq(jiffies, nvme->ns_check_at))
+		pci_epf_nvme_event_ns_check(nvme);
 
 	return pci_epf_nvme_run_queues(nvme) || busy;
 }

@@ -11,10 +11,15 @@
  * drops the requests, the events waiting and the masks.
  *
  * Events reported: Error, Invalid Doorbell Write Value, for a submission
- * queue tail or a completion queue head beyond its queue.
+ * queue tail or a completion queue head beyond its queue; Notice,
+ * Namespace Attribute Changed, when the fabrics controller gained or lost
+ * a namespace (the target's namespace added or removed), with the Changed
+ * Namespace List log.
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
+
+#include <linux/sort.h>
 
 #include "pci-epf-nvme.h"
 
@@ -129,11 +134,159 @@ void pci_epf_nvme_event_db_value(struct pci_epf_nvme *nvme)
  */
 void pci_epf_nvme_event_log_read(struct pci_epf_nvme *nvme, u8 lid)
 {
-	if (lid != NVME_LOG_ERROR)
+	unsigned int type;
+
+	switch (lid) {
+	case NVME_LOG_ERROR:
+		type = NVME_AER_ERROR;
+		break;
+	case NVME_LOG_CHANGED_NS:
+		type = NVME_AER_NOTICE;
+		break;
+	default:
 		return;
+	}
 	spin_lock(&nvme->aer_lock);
-	__clear_bit(NVME_AER_ERROR, &nvme->events_masked);
+	__clear_bit(type, &nvme->events_masked);
 	spin_unlock(&nvme->aer_lock);
+}
+
+static int pci_epf_nvme_cmp_nsid(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The fabrics controller's namespaces now, sorted, in @nvme->ns_now */
+static unsigned int pci_epf_nvme_ns_now(struct pci_epf_nvme *nvme)
+{
+	unsigned int nr;
+
+	nr = pci_epf_nvme_backend_nsids(nvme, nvme->ns_now,
+					PCI_EPF_NVME_NS_TRACKED);
+	sort(nvme->ns_now, min(nr, PCI_EPF_NVME_NS_TRACKED), sizeof(u32),
+	     pci_epf_nvme_cmp_nsid, NULL);
+	return nr;
+}
+
+/**
+ * pci_epf_nvme_event_ns_reset() - the namespaces as the host finds them
+ * @nvme: the function, being enabled
+ *
+ * A host that enables the controller scans its namespaces: changes are
+ * counted from what it finds, and the Changed Namespace List starts empty.
+ */
+void pci_epf_nvme_event_ns_reset(struct pci_epf_nvme *nvme)
+{
+	unsigned int nr = pci_epf_nvme_ns_now(nvme);
+
+	memcpy(nvme->ns_seen, nvme->ns_now, sizeof(nvme->ns_seen));
+	nvme->nr_ns_seen = nr;
+	spin_lock(&nvme->aer_lock);
+	nvme->nr_changed_ns = 0;
+	spin_unlock(&nvme->aer_lock);
+	nvme->ns_check_at = jiffies + PCI_EPF_NVME_NS_CHECK;
+}
+
+/* Add @nsid to the Changed Namespace List; under aer_lock */
+static void pci_epf_nvme_ns_changed(struct pci_epf_nvme *nvme, u32 nsid)
+{
+	unsigned int i;
+
+	for (i = 0; i < min(nvme->nr_changed_ns, PCI_EPF_NVME_NS_TRACKED); i++)
+		if (nvme->changed_ns[i] == nsid)
+			return;
+	if (nvme->nr_changed_ns < PCI_EPF_NVME_NS_TRACKED)
+		nvme->changed_ns[nvme->nr_changed_ns] = nsid;
+	nvme->nr_changed_ns++;
+}
+
+/**
+ * pci_epf_nvme_event_ns_check() - report the namespaces gained or lost
+ * @nvme: the function, ready
+ *
+ * Compare the fabrics controller's namespaces with those the host was last
+ * told of; list the NSIDs that differ in the Changed Namespace List and
+ * report Namespace Attribute Changed if the host enabled the notice. The
+ * poller calls it every %PCI_EPF_NVME_NS_CHECK.
+ */
+void pci_epf_nvme_event_ns_check(struct pci_epf_nvme *nvme)
+{
+	unsigned int nr = pci_epf_nvme_ns_now(nvme), i = 0, j = 0;
+	unsigned int n_now = min(nr, PCI_EPF_NVME_NS_TRACKED);
+	unsigned int n_seen = min(nvme->nr_ns_seen, PCI_EPF_NVME_NS_TRACKED);
+	bool changed = nr != nvme->nr_ns_seen;
+	u32 *now = nvme->ns_now, *seen = nvme->ns_seen;
+	u32 result = PCI_EPF_NVME_AER_RESULT(NVME_AER_NOTICE,
+					     NVME_AER_NOTICE_NS_CHANGED,
+					     NVME_LOG_CHANGED_NS);
+
+	nvme->ns_check_at = jiffies + PCI_EPF_NVME_NS_CHECK;
+
+	/* Both lists are sorted: what is in one only changed */
+	spin_lock(&nvme->aer_lock);
+	while (i < n_now || j < n_seen) {
+		if (j == n_seen || (i < n_now && now[i] < seen[j])) {
+			pci_epf_nvme_ns_changed(nvme, now[i++]);
+		} else if (i == n_now || seen[j] < now[i]) {
+			pci_epf_nvme_ns_changed(nvme, seen[j++]);
+		} else {
+			i++;
+			j++;
+			continue;
+		}
+		changed = true;
+	}
+	/* More namespaces than tracked: the list says "look at all" */
+	if (changed && (nr > n_now || nvme->nr_ns_seen > n_seen))
+		nvme->nr_changed_ns = PCI_EPF_NVME_NS_TRACKED + 1;
+	spin_unlock(&nvme->aer_lock);
+
+	if (!changed)
+		return;
+	memcpy(seen, now, sizeof(nvme->ns_seen));
+	nvme->nr_ns_seen = nr;
+	if (READ_ONCE(nvme->feat.aec) & NVME_AEN_CFG_NS_ATTR)
+		pci_epf_nvme_event(nvme, result);
+}
+
+/**
+ * pci_epf_nvme_changed_ns_log() - Get Log Page, Changed Namespace List
+ * @cmd: the command, its length and offset checked
+ *
+ * The NSIDs added or removed since the log was last read (FFFFFFFFh first
+ * if there were more than the log or the function tracks), then zeros.
+ * Reading it without Retain Asynchronous Event empties it.
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_changed_ns_log(struct pci_epf_nvme_cmd *cmd)
+{
+	struct nvme_get_log_page_command *glp = &cmd->sqe.get_log_page;
+	u64 offset = le64_to_cpu(glp->lpo);
+	struct pci_epf_nvme *nvme = cmd->nvme;
+	bool retain = le32_to_cpu(cmd->sqe.common.cdw10) & BIT(15);
+	__le32 *log;
+	unsigned int i;
+
+	log = kzalloc(NVME_IDENTIFY_DATA_SIZE, GFP_KERNEL);
+	if (!log)
+		return NVME_SC_INTERNAL;
+
+	spin_lock(&nvme->aer_lock);
+	if (nvme->nr_changed_ns > PCI_EPF_NVME_NS_TRACKED)
+		log[0] = cpu_to_le32(NVME_NSID_ALL);
+	else
+		for (i = 0; i < nvme->nr_changed_ns; i++)
+			log[i] = cpu_to_le32(nvme->changed_ns[i]);
+	if (!retain)
+		nvme->nr_changed_ns = 0;
+	spin_unlock(&nvme->aer_lock);
+
+	memcpy(cmd->buf, (u8 *)log + offset, cmd->len);
+	kfree(log);
+	return NVME_SC_SUCCESS;
 }
 
 /**

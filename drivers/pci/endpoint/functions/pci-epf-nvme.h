@@ -56,6 +56,10 @@ struct task_struct;
 
 /* Asynchronous Event Requests held at most (Identify AERL + 1) */
 #define PCI_EPF_NVME_NR_AERS		4
+/* Namespaces tracked for the Changed Namespace List; beyond, FFFFFFFFh */
+#define PCI_EPF_NVME_NS_TRACKED		256
+/* How often the poller looks for namespaces gained or lost */
+#define PCI_EPF_NVME_NS_CHECK		(HZ / 10)
 
 /* Submission entries fetched and completion entries posted per transfer */
 #define PCI_EPF_NVME_SQ_BURST		32
@@ -479,6 +483,14 @@ struct pci_epf_nvme_feat {
  * @events: events no request was outstanding for, oldest first
  * @nr_events: number of entries in @events
  * @events_masked: event types reported whose log page was not read yet
+ * @ns_check_at: when the poller next compares the fabrics controller's
+ *		 namespaces with @ns_seen
+ * @ns_seen: NSIDs of the namespaces the host was last told of, sorted
+ * @nr_ns_seen: entries in @ns_seen, or more than it holds
+ * @ns_now: the poller's buffer for the namespaces now
+ * @changed_ns: the Changed Namespace List log: NSIDs added or removed
+ *		since the host last read it (under @aer_lock)
+ * @nr_changed_ns: entries in @changed_ns, or more than it holds
  * @feat: feature values kept locally
  */
 struct pci_epf_nvme {
@@ -555,6 +567,12 @@ struct pci_epf_nvme {
 	u32 events[PCI_EPF_NVME_NR_AERS];
 	unsigned int nr_events;
 	unsigned long events_masked;
+	unsigned long ns_check_at;
+	u32 ns_seen[PCI_EPF_NVME_NS_TRACKED];
+	unsigned int nr_ns_seen;
+	u32 ns_now[PCI_EPF_NVME_NS_TRACKED];
+	u32 changed_ns[PCI_EPF_NVME_NS_TRACKED];
+	unsigned int nr_changed_ns;
 
 	struct pci_epf_nvme_feat feat;
 };
@@ -728,6 +746,9 @@ bool pci_epf_nvme_data_moved(struct pci_epf_nvme *nvme);
 u16 pci_epf_nvme_aer(struct pci_epf_nvme_cmd *cmd);
 void pci_epf_nvme_event_db_value(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_event_log_read(struct pci_epf_nvme *nvme, u8 lid);
+void pci_epf_nvme_event_ns_reset(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_event_ns_check(struct pci_epf_nvme *nvme);
+u16 pci_epf_nvme_changed_ns_log(struct pci_epf_nvme_cmd *cmd);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-debugfs.c */
@@ -752,6 +773,8 @@ struct nvme_ns *pci_epf_nvme_backend_get_ns(struct pci_epf_nvme *nvme,
 void pci_epf_nvme_backend_put_ns(struct nvme_ns *ns);
 unsigned int pci_epf_nvme_backend_lba_shift(struct nvme_ns *ns);
 u64 pci_epf_nvme_backend_nr_blocks(struct nvme_ns *ns);
+unsigned int pci_epf_nvme_backend_nsids(struct pci_epf_nvme *nvme, u32 *nsids,
+					unsigned int max);
 int pci_epf_nvme_backend_submit(struct pci_epf_nvme_cmd *cmd, bool nowait);
 void pci_epf_nvme_cmd_returned(struct pci_epf_nvme_cmd *cmd);
 int pci_epf_nvme_backend_flush(struct pci_epf_nvme *nvme);
