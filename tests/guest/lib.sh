@@ -105,6 +105,13 @@ t_results_from() {
 	return "$rc"
 }
 
+# kmsg_has PATTERN: the kernel log holds PATTERN (a basic regular
+# expression). grep reads the whole log (-c, not -q): under pipefail, a
+# grep that stops at the first match can leave dmesg writing into a closed
+# pipe, and the pipeline then fails with SIGPIPE (status 141) although the
+# line is there.
+kmsg_has() { dmesg | grep -c -- "$1" >/dev/null; }
+
 # t_on_exit CMD...: run CMD when the script ends, last registered first.
 t_on_exit() {
 	T_CLEANUP=("$(printf '%q ' "$@")" "${T_CLEANUP[@]}")
