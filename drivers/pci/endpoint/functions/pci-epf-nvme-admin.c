@@ -28,6 +28,7 @@
 #define PCI_EPF_NVME_ACL		3
 #define PCI_EPF_NVME_FEAT_SEL_SUPPORTED	3
 #define PCI_EPF_NVME_FEAT_CHANGEABLE	BIT(2)
+#define PCI_EPF_NVME_SGLS_SUPPORTED	0x1
 /* Temperature Threshold: TMPSEL composite, THSEL over and under */
 #define PCI_EPF_NVME_TMPSEL_COMPOSITE	0
 #define PCI_EPF_NVME_THSEL_OVER		0
@@ -116,7 +117,8 @@ static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 	else
 		id->vwc = 0;
 	id->acwu = 0;
-	id->sgls = 0;
+	/* SGLs for I/O commands, no alignment required; no bit bucket */
+	id->sgls = cpu_to_le32(PCI_EPF_NVME_SGLS_SUPPORTED);
 	id->mnan = 0;
 
 	/* Fabrics only fields */
@@ -519,7 +521,7 @@ u16 pci_epf_nvme_admin_parse(struct pci_epf_nvme_cmd *cmd)
 {
 	struct nvme_command *c = &cmd->sqe;
 
-	/* No fused operations, PRPs only (SGLS = 0) */
+	/* No fused operations; admin commands use PRPs (NVMe over PCIe) */
 	if (c->common.flags & (NVME_CMD_FUSE_FIRST | NVME_CMD_FUSE_SECOND |
 			       NVME_CMD_SGL_ALL))
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;

@@ -257,6 +257,11 @@ static u16 pci_epf_nvme_parse(struct pci_epf_nvme_cmd *cmd)
 	if (cmd->dir == PCI_EPF_NVME_NO_DATA)
 		return NVME_SC_SUCCESS;
 
+	if (cmd->sqe.common.flags & NVME_CMD_SGL_ALL) {
+		atomic_long_inc(&cmd->nvme->nr_sgl_cmds);
+		return pci_epf_nvme_map_sgl(cmd);
+	}
+	atomic_long_inc(&cmd->nvme->nr_prp_cmds);
 	return pci_epf_nvme_map_prps(cmd);
 }
 

@@ -8,6 +8,8 @@
  * inflight_bytes       data buffers held now
  * inflight_peak_bytes  the most held at once since the function was bound
  * inflight_max_bytes   the limit, nvme/max_inflight_kb
+ * prp_commands         commands whose data PRPs described, since bound
+ * sgl_commands         commands whose data an SGL described, since bound
  *
  * Copyright (C) 2026 The pci-epf-nvme developers
  */
@@ -38,6 +40,26 @@ static int pci_epf_nvme_inflight_peak_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(pci_epf_nvme_inflight_peak_fops,
 			 pci_epf_nvme_inflight_peak_get, NULL, "%llu\n");
 
+static int pci_epf_nvme_prp_cmds_get(void *data, u64 *val)
+{
+	struct pci_epf_nvme *nvme = data;
+
+	*val = atomic_long_read(&nvme->nr_prp_cmds);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pci_epf_nvme_prp_cmds_fops,
+			 pci_epf_nvme_prp_cmds_get, NULL, "%llu\n");
+
+static int pci_epf_nvme_sgl_cmds_get(void *data, u64 *val)
+{
+	struct pci_epf_nvme *nvme = data;
+
+	*val = atomic_long_read(&nvme->nr_sgl_cmds);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pci_epf_nvme_sgl_cmds_fops,
+			 pci_epf_nvme_sgl_cmds_get, NULL, "%llu\n");
+
 /**
  * pci_epf_nvme_debugfs_add() - create the debugfs directory of a function
  * @nvme: the function, being bound
@@ -54,6 +76,10 @@ void pci_epf_nvme_debugfs_add(struct pci_epf_nvme *nvme)
 				   &pci_epf_nvme_inflight_peak_fops);
 	debugfs_create_size_t("inflight_max_bytes", 0444, dir,
 			      &nvme->max_inflight);
+	debugfs_create_file_unsafe("prp_commands", 0444, dir, nvme,
+				   &pci_epf_nvme_prp_cmds_fops);
+	debugfs_create_file_unsafe("sgl_commands", 0444, dir, nvme,
+				   &pci_epf_nvme_sgl_cmds_fops);
 	nvme->debugfs = dir;
 }
 

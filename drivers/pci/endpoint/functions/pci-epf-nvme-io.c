@@ -28,9 +28,12 @@ u16 pci_epf_nvme_io_parse(struct pci_epf_nvme_cmd *cmd)
 	bool rw = false, lbas = true;
 	u64 slba, end;
 
-	/* No fused operations, PRPs only (SGLS = 0) */
+	/*
+	 * No fused operations; PRPs or an SGL for the data, but no metadata,
+	 * so no SGL for it (PSDT 10b), and PSDT 11b is reserved
+	 */
 	if (c->common.flags & (NVME_CMD_FUSE_FIRST | NVME_CMD_FUSE_SECOND |
-			       NVME_CMD_SGL_ALL))
+			       NVME_CMD_SGL_METASEG))
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
 
 	switch (c->common.opcode) {

@@ -990,3 +990,144 @@ u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd)
 
 	return pci_epf_nvme_walk_prp_list(cmd, prp2, nr_entries, len);
 }
+
+/* The longest SGL segment read, in descriptors, and segments per command */
+#define PCI_EPF_NVME_SGL_SEG_DESCS	256
+#define PCI_EPF_NVME_SGL_SEGMENTS	16
+
+/* An SGL descriptor's type and subtype */
+#define PCI_EPF_NVME_SGL_TYPE(desc)	((desc)->type >> 4)
+#define PCI_EPF_NVME_SGL_SUBTYPE(desc)	((desc)->type & 0xf)
+
+/*
+ * Read the SGL segment @desc points to into @list: its length a whole
+ * number of descriptors, at most %PCI_EPF_NVME_SGL_SEG_DESCS. Return the
+ * number of descriptors, or 0 with *@status set.
+ */
+static unsigned int pci_epf_nvme_read_sgl_seg(struct pci_epf_nvme_cmd *cmd,
+					      const struct nvme_sgl_desc *desc,
+					      struct nvme_sgl_desc *list,
+					      u16 *status)
+{
+	u32 len = le32_to_cpu(desc->length);
+
+	if (!len || len % sizeof(*desc) ||
+	    len > PCI_EPF_NVME_SGL_SEG_DESCS * sizeof(*desc)) {
+		*status = NVME_SC_SGL_INVALID_LAST | NVME_STATUS_DNR;
+		return 0;
+	}
+	if (pci_epf_nvme_xfer_one(cmd->nvme, le64_to_cpu(desc->addr), list,
+				  len, PCI_EPF_NVME_FROM_HOST)) {
+		*status = NVME_SC_DATA_XFER_ERROR;
+		return 0;
+	}
+	return len / sizeof(*desc);
+}
+
+/**
+ * pci_epf_nvme_map_sgl() - find the host memory of a command's data, SGL
+ * @cmd: the command, with its data length set
+ *
+ * Walk the SGL of @cmd: data block descriptors, and segment and last
+ * segment descriptors that point to more, each segment's last descriptor
+ * pointing to the next. The walk is bounded: at most
+ * %PCI_EPF_NVME_SGL_SEGMENTS segments of %PCI_EPF_NVME_SGL_SEG_DESCS
+ * descriptors, and a data descriptor per page of data plus
+ * %PCI_EPF_NVME_SGL_SEG_DESCS, so a chain that loops ends. The data
+ * blocks must describe exactly the data length (Identify does not announce
+ * longer SGLs); bit buckets and keyed or transport descriptors are not
+ * supported.
+ *
+ * Return: an NVMe status.
+ */
+u16 pci_epf_nvme_map_sgl(struct pci_epf_nvme_cmd *cmd)
+{
+	struct nvme_sgl_desc desc = cmd->sqe.common.dptr.sgl;
+	unsigned int max_data = DIV_ROUND_UP(cmd->len, PCI_EPF_NVME_PAGE_SIZE) +
+				PCI_EPF_NVME_SGL_SEG_DESCS;
+	unsigned int nr = 0, next = 0, segments = 0, nr_data = 0;
+	struct nvme_sgl_desc *list = NULL;
+	bool in_last = false;
+	size_t left = cmd->len;
+	u16 status = NVME_SC_SUCCESS;
+	u32 len;
+
+	cmd->segs = kmalloc_array(max_data, sizeof(*cmd->segs), GFP_KERNEL);
+	if (!cmd->segs)
+		return NVME_SC_INTERNAL;
+	cmd->nr_segs = 0;
+
+	for (;;) {
+		if (PCI_EPF_NVME_SGL_SUBTYPE(&desc) != NVME_SGL_FMT_ADDRESS) {
+			status = NVME_SC_SGL_INVALID_TYPE | NVME_STATUS_DNR;
+			break;
+		}
+
+		switch (PCI_EPF_NVME_SGL_TYPE(&desc)) {
+		case NVME_SGL_FMT_DATA_DESC:
+			len = le32_to_cpu(desc.length);
+			if (len > left) {
+				status = NVME_SC_SGL_INVALID_DATA |
+					 NVME_STATUS_DNR;
+				goto out;
+			}
+			if (len) {
+				if (nr_data++ == max_data) {
+					status = NVME_SC_SGL_INVALID_COUNT |
+						 NVME_STATUS_DNR;
+					goto out;
+				}
+				pci_epf_nvme_add_seg(cmd, le64_to_cpu(desc.addr),
+						     len);
+				left -= len;
+			}
+			break;
+		case NVME_SGL_FMT_SEG_DESC:
+		case NVME_SGL_FMT_LAST_SEG_DESC:
+			/* Only a segment's last descriptor points further */
+			if (in_last || next < nr) {
+				status = NVME_SC_SGL_INVALID_LAST |
+					 NVME_STATUS_DNR;
+				goto out;
+			}
+			if (segments++ == PCI_EPF_NVME_SGL_SEGMENTS) {
+				status = NVME_SC_SGL_INVALID_COUNT |
+					 NVME_STATUS_DNR;
+				goto out;
+			}
+			if (!list) {
+				list = kmalloc_array(PCI_EPF_NVME_SGL_SEG_DESCS,
+						     sizeof(*list), GFP_KERNEL);
+				if (!list) {
+					status = NVME_SC_INTERNAL;
+					goto out;
+				}
+			}
+			in_last = PCI_EPF_NVME_SGL_TYPE(&desc) ==
+				  NVME_SGL_FMT_LAST_SEG_DESC;
+			nr = pci_epf_nvme_read_sgl_seg(cmd, &desc, list,
+						       &status);
+			if (!nr)
+				goto out;
+			next = 0;
+			break;
+		default:
+			status = NVME_SC_SGL_INVALID_TYPE | NVME_STATUS_DNR;
+			goto out;
+		}
+
+		if (next == nr) {
+			/* A segment that is not the last ends with a pointer */
+			if (list && !in_last)
+				status = NVME_SC_SGL_INVALID_LAST |
+					 NVME_STATUS_DNR;
+			break;
+		}
+		desc = list[next++];
+	}
+out:
+	kfree(list);
+	if (status == NVME_SC_SUCCESS && left)
+		status = NVME_SC_SGL_INVALID_DATA | NVME_STATUS_DNR;
+	return status;
+}

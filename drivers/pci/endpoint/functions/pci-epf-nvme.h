@@ -425,6 +425,8 @@ struct pci_epf_nvme_feat {
  * @max_inflight: data held for the commands in flight, at most, in bytes
  * @inflight: data held for the commands in flight, in bytes
  * @inflight_peak: the most @inflight was since the function was bound
+ * @nr_prp_cmds: commands whose data was described by PRPs, since bound
+ * @nr_sgl_cmds: commands whose data was described by an SGL, since bound
  * @debugfs: the function's debugfs directory
  * @bar: BAR 0 memory: registers, doorbells, MSI-X table and PBA
  * @bar_size: size of @bar
@@ -511,6 +513,8 @@ struct pci_epf_nvme {
 	size_t max_inflight;
 	atomic_long_t inflight;
 	atomic_long_t inflight_peak;
+	atomic_long_t nr_prp_cmds;
+	atomic_long_t nr_sgl_cmds;
 	struct dentry *debugfs;
 
 	void *bar;
@@ -721,6 +725,7 @@ void pci_epf_nvme_batch_start(struct pci_epf_nvme_batch *batch);
 bool pci_epf_nvme_take_ended_batches(struct pci_epf_nvme *nvme,
 				     struct list_head *ended);
 u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd);
+u16 pci_epf_nvme_map_sgl(struct pci_epf_nvme_cmd *cmd);
 
 /* pci-epf-nvme-cmd.c */
 int pci_epf_nvme_cmd_cache_init(void);
