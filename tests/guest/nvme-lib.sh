@@ -12,6 +12,8 @@
 #   CONNECT_EXTRA  more fabrics connect options, after a comma
 #   FN_NVME    more attributes of the function's nvme/ group, as
 #              NAME=VALUE words (e.g. "mdts_kb=8")
+#   NVME_HOST_PARAMS  the host's nvme.ko module parameters (for example
+#              "sgl_threshold=1": SGLs for every I/O command)
 #   LOOP_PROFILE, LOOP_DMA  the loop controller's profile and DMA
 #              channels (see loop_load; default generic, Y)
 
@@ -87,7 +89,8 @@ nvme_fn_start() {
 	t_check "start" epc_start || return 1
 	t_check "host sees the function" wait_for 50 loop_host_dev $VID $DID || return 1
 	D=$(loop_host_dev $VID $DID)
-	modprobe nvme
+	# shellcheck disable=SC2086 # NVME_HOST_PARAMS is a list of words
+	modprobe nvme ${NVME_HOST_PARAMS:-}
 	t_check "host controller" wait_for 100 nvme_pcie_ctrl || { dmesg | tail -30; return 1; }
 	C=/dev/$(nvme_pcie_ctrl)
 	B=${C}n1

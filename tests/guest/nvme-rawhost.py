@@ -604,19 +604,115 @@ def io_opcodes(host):
 
 @case("fused-and-psdt")
 def fused_and_psdt(host):
-    """Fused operations and SGLs, which Identify does not announce."""
+    """Fused operations, which Identify does not announce; SGLs for admin
+    commands (PCIe: PRPs only) and for metadata (none here)."""
     io_ready(host)
-    for what, flags in (("fused, first", FUSE_FIRST),
-                        ("fused, second", FUSE_SECOND),
-                        ("fused, reserved 11b", 3),
-                        ("PSDT 01b (SGL)", 1 << PSDT_SHIFT),
-                        ("PSDT 10b (SGL, MPTR to a segment)", 2 << PSDT_SHIFT),
-                        ("PSDT 11b (reserved)", 3 << PSDT_SHIFT)):
+    for what, flags, io in (("fused, first", FUSE_FIRST, True),
+                            ("fused, second", FUSE_SECOND, True),
+                            ("fused, reserved 11b", 3, True),
+                            ("PSDT 01b (SGL)", 1 << PSDT_SHIFT, False),
+                            ("PSDT 10b (SGL, MPTR to a segment)",
+                             2 << PSDT_SHIFT, True),
+                            ("PSDT 11b (reserved)", 3 << PSDT_SHIFT, True)):
         check_status(host.admin(GET_FEATURES, cdw10=7, flags=flags),
                      SC_INVALID_FIELD, f"admin, {what}")
-        check_status(host.run(1, READ, nsid=1, flags=flags,
-                              prp1=host.data_phys(0))[0],
-                     SC_INVALID_FIELD, f"read, {what}")
+        if io:
+            check_status(host.run(1, READ, nsid=1, flags=flags,
+                                  prp1=host.data_phys(0))[0],
+                         SC_INVALID_FIELD, f"read, {what}")
+
+
+def sgl_read(host, desc, nbytes=PAGE):
+    """Read @nbytes from LBA 0 with the SGL descriptor @desc in the
+    command: its status."""
+    addr, word = struct.unpack("<QQ", desc)
+    return host.run(1, READ, nsid=1, flags=1 << PSDT_SHIFT, prp1=addr,
+                    prp2=word, cdw12=nbytes // host.lba - 1)[0]
+
+
+@case("sgls")
+def sgls(host):
+    """SGLs: data blocks, segments, last segments, and every way to get
+    them wrong.
+
+    Identify says SGLs without alignment, no bit bucket, no SGL longer
+    than the data.
+    """
+    io_ready(host)
+    st, ctrl = host.identify(1)
+    check(struct.unpack_from("<I", ctrl, 536)[0] & 3 == 1,
+          "Identify SGLS: supported, no alignment")
+    pattern = fill_blocks(host, 0, PAGE, 3)
+    d = [host.data_phys(i) for i in range(8)]
+    lp = [host.pages.phys[LIST_PAGES[i]] for i in range(4)]
+    k = 1024
+
+    data_clean(host, range(8))
+    check_status(sgl_read(host, sgl_desc(d[0], PAGE)), SC_SUCCESS,
+                 "one data block in the command")
+    check(host.pages.read(DATA_PAGES[0], 0, PAGE) == pattern,
+          "the data is what was written")
+
+    data_clean(host, range(8))
+    last = host.sgl_list(0, [sgl_desc(d[1] + 100, k), sgl_desc(d[3], k),
+                             sgl_desc(d[5] + 3000, k), sgl_desc(d[7], k)])
+    check_status(sgl_read(host, sgl_desc(last, 64, SGL_LAST_SEG)),
+                 SC_SUCCESS, "four 1 KiB blocks in a last segment")
+    got = host.pages.read(DATA_PAGES[1], 100, k) + \
+        host.pages.read(DATA_PAGES[3], 0, k) + \
+        host.pages.read(DATA_PAGES[5], 3000, k) + \
+        host.pages.read(DATA_PAGES[7], 0, k)
+    check(got == pattern and written(host, 0) == [] and
+          written(host, 2) == [], "the data where the blocks say, only")
+
+    data_clean(host, range(8))
+    host.sgl_list(1, [sgl_desc(d[2], k), sgl_desc(d[4], 3 * k)])
+    seg = host.sgl_list(0, [sgl_desc(d[6], 0), sgl_desc(d[0], 0),
+                            sgl_desc(lp[1], 32, SGL_LAST_SEG)])
+    check_status(sgl_read(host, sgl_desc(seg, 48, SGL_SEG)), SC_SUCCESS,
+                 "a segment (with empty blocks) chained to a last segment")
+    check(host.pages.read(DATA_PAGES[2], 0, k) +
+          host.pages.read(DATA_PAGES[4], 0, 3 * k) == pattern,
+          "the data is what was written")
+
+    for what, desc, want in (
+            ("a block 1 KiB short", sgl_desc(d[0], 3 * k),
+             SC_SGL_INVALID_DATA),
+            ("a block 1 KiB long", sgl_desc(d[0], 5 * k),
+             SC_SGL_INVALID_DATA),
+            ("a bit bucket", sgl_desc(d[0], PAGE, SGL_BIT_BUCKET),
+             SC_SGL_INVALID_TYPE),
+            ("a keyed data block", sgl_desc(d[0], PAGE, SGL_KEYED),
+             SC_SGL_INVALID_TYPE),
+            ("subtype offset", sgl_desc(d[0], PAGE, SGL_DATA | 1),
+             SC_SGL_INVALID_TYPE),
+            ("type 0xf", sgl_desc(d[0], PAGE, 0xf0), SC_SGL_INVALID_TYPE),
+            ("a segment of 0 bytes", sgl_desc(lp[0], 0, SGL_LAST_SEG),
+             SC_SGL_INVALID_LAST),
+            ("a segment of 24 bytes", sgl_desc(lp[0], 24, SGL_LAST_SEG),
+             SC_SGL_INVALID_LAST),
+            ("a segment not in RAM", sgl_desc(1 << 50, 16, SGL_LAST_SEG),
+             SC_DATA_XFER_ERROR)):
+        data_clean(host, range(8))
+        check_status(sgl_read(host, desc), want, what)
+
+    loop = host.sgl_list(2, [sgl_desc(d[0], 16), sgl_desc(lp[2], 32,
+                                                           SGL_SEG)])
+    check_status(sgl_read(host, sgl_desc(loop, 32, SGL_SEG)),
+                 SC_SGL_INVALID_COUNT, "a segment chained to itself: "
+                 "the walk stops")
+    bad = host.sgl_list(3, [sgl_desc(d[0], k), sgl_desc(lp[1], 32, SGL_SEG),
+                            sgl_desc(d[1], 3 * k)])
+    check_status(sgl_read(host, sgl_desc(bad, 48, SGL_LAST_SEG)),
+                 SC_SGL_INVALID_LAST, "a segment pointer in a last segment")
+    bad = host.sgl_list(3, [sgl_desc(lp[1], 32, SGL_SEG), sgl_desc(d[1], PAGE)])
+    check_status(sgl_read(host, sgl_desc(bad, 32, SGL_SEG)),
+                 SC_SGL_INVALID_LAST, "a segment pointer before the end")
+    bad = host.sgl_list(3, [sgl_desc(d[1], PAGE)])
+    check_status(sgl_read(host, sgl_desc(bad, 16, SGL_SEG)),
+                 SC_SGL_INVALID_LAST, "a segment that ends without a pointer")
+    check(all(not written(host, i) for i in range(8)),
+          "nothing written by the refused commands")
 
 
 @case("namespace-ids")

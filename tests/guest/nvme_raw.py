@@ -53,6 +53,10 @@ SC_DATA_XFER_ERROR = 0x004
 SC_INTERNAL = 0x006
 SC_INVALID_NS = 0x00b
 SC_CMD_SEQ_ERROR = 0x00c
+SC_SGL_INVALID_LAST = 0x00d
+SC_SGL_INVALID_COUNT = 0x00e
+SC_SGL_INVALID_DATA = 0x00f
+SC_SGL_INVALID_TYPE = 0x011
 SC_PRP_INVALID_OFFSET = 0x013
 SC_LBA_RANGE = 0x080
 SC_CQ_INVALID = 0x100
@@ -66,6 +70,16 @@ SC_FEATURE_NOT_SAVEABLE = 0x10d
 # Command flags (CDW0 bits 15:8)
 FUSE_FIRST, FUSE_SECOND = 1, 2
 PSDT_SHIFT = 6
+
+# SGL descriptor types (bits 7:4; subtype 0, an address, in bits 3:0)
+SGL_DATA, SGL_BIT_BUCKET, SGL_SEG, SGL_LAST_SEG, SGL_KEYED = 0x00, 0x10, \
+    0x20, 0x30, 0x40
+
+
+def sgl_desc(addr, length, type_=SGL_DATA):
+    """A 16-byte SGL descriptor."""
+    return struct.pack("<QI3xB", addr, length, type_)
+
 
 # Create I/O queue flags
 QUEUE_PHYS_CONTIG, CQ_IRQ_ENABLED = 1, 2
@@ -405,6 +419,13 @@ class Host:
     def data_phys(self, index, off=0):
         """Physical address of data page @index (0-based), plus @off."""
         return self.pages.phys[DATA_PAGES[index]] + off
+
+    def sgl_list(self, list_index, descs, off=0):
+        """Write SGL descriptors at @off in list page @list_index; their
+        address."""
+        page = LIST_PAGES[list_index]
+        self.pages.write(page, off, b"".join(descs))
+        return self.pages.phys[page] + off
 
     def prp_list(self, list_index, entries, off=0):
         """Write a PRP list at @off in list page @list_index; its address."""
