@@ -66,7 +66,7 @@ static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 	id->ssvid = cpu_to_le16(nvme->header.subsys_vendor_id);
 	id->cmic = 0;
 	id->mdts = ilog2(nvme->mdts) - PCI_EPF_NVME_PAGE_SHIFT;
-	id->ver = cpu_to_le32(NVME_VS(1, 4, 0));
+	id->ver = cpu_to_le32(PCI_EPF_NVME_VS);
 	id->rtd3r = 0;
 	id->rtd3e = 0;
 	id->oaes = cpu_to_le32(NVME_AEN_CFG_NS_ATTR);

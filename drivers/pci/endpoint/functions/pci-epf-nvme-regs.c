@@ -105,7 +105,7 @@ static u32 pci_epf_nvme_reg_value(struct pci_epf_nvme *nvme, u32 off)
 	case NVME_REG_CAP + 4:
 		return upper_32_bits(nvme->cap);
 	case NVME_REG_VS:
-		return NVME_VS(1, 4, 0);
+		return PCI_EPF_NVME_VS;
 	default:
 		return 0;
 	}
@@ -165,9 +165,8 @@ void pci_epf_nvme_regs_init(struct pci_epf_nvme *nvme)
 	nvme->cap = cap;
 
 	memset(nvme->bar, 0, NVME_REG_DBS);
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP, lower_32_bits(cap));
-	pci_epf_nvme_reg_write(nvme, NVME_REG_CAP + 4, upper_32_bits(cap));
-	pci_epf_nvme_reg_write(nvme, NVME_REG_VS, NVME_VS(1, 4, 0));
+	/* CAP and VS, as the registers the host may not write are kept */
+	pci_epf_nvme_restore_range(nvme, NVME_REG_CAP, NVME_REG_VS + 4);
 	pci_epf_nvme_clear_doorbells(nvme);
 	pci_epf_nvme_clear_csts(nvme);
 }

@@ -55,6 +55,8 @@ struct task_struct;
 #define PCI_EPF_NVME_PAGE_SIZE		BIT(PCI_EPF_NVME_PAGE_SHIFT)
 
 /* Asynchronous Event Requests held at most (Identify AERL + 1) */
+/* The NVMe version the controller implements, in VS and Identify VER */
+#define PCI_EPF_NVME_VS			NVME_VS(1, 4, 0)
 #define PCI_EPF_NVME_NR_AERS		4
 /* Namespaces tracked for the Changed Namespace List; beyond, FFFFFFFFh */
 #define PCI_EPF_NVME_NS_TRACKED		256
