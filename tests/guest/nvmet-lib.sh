@@ -51,6 +51,22 @@ nvmet_setup() {
 	nvmet_port 1 "$transport"
 }
 
+# A second namespace on the subsystem, backed by a file of SIZE_MB:
+# nvmet_ns2_add SIZE_MB, nvmet_ns2_remove, and nvmet_ns2_cleanup, which
+# removes what is left of it whatever state a failure left.
+NVMET_NS2=$NVMET_CFS/subsystems/$NVMET_NQN/namespaces/2
+nvmet_ns2_add() {
+	truncate -s "$1M" /tmp/nvmet-ns2.img &&
+		mkdir "$NVMET_NS2" &&
+		echo /tmp/nvmet-ns2.img >"$NVMET_NS2/device_path" &&
+		echo 1 >"$NVMET_NS2/enable"
+}
+nvmet_ns2_remove() { echo 0 >"$NVMET_NS2/enable" && rmdir "$NVMET_NS2"; }
+nvmet_ns2_cleanup() {
+	[[ ! -d $NVMET_NS2 ]] || nvmet_ns2_remove
+	rm -f /tmp/nvmet-ns2.img
+}
+
 # nvmet_port ID loop|tcp|pci: export the subsystem on port ID too. A pci
 # port is for upstream's NVMe PCI endpoint target (nvmet-pci-epf): its
 # endpoint function names the port and the subsystem it serves.

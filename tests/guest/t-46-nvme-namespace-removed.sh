@@ -26,24 +26,11 @@ if [[ ${RIG_FLAVOUR:-rig} == debug && $(uname -r) == 6.12* ]]; then
 	exit 0
 fi
 by_flavour FIO_MB 32 8
-NS2=$NVMET_CFS/subsystems/$NVMET_NQN/namespaces/2
-
-ns2_add() {
-	truncate -s 256M /tmp/nvmet-ns2.img &&
-		mkdir "$NS2" &&
-		echo /tmp/nvmet-ns2.img >"$NS2/device_path" &&
-		echo 1 >"$NS2/enable"
-}
-ns2_remove() { echo 0 >"$NS2/enable" && rmdir "$NS2"; }
-ns2_cleanup() {
-	[[ ! -d $NS2 ]] || ns2_remove
-	rm -f /tmp/nvmet-ns2.img
-}
 
 t_on_exit nvme_fn_cleanup
-t_on_exit ns2_cleanup
+t_on_exit nvmet_ns2_cleanup
 nvme_fn_create || exit 1
-t_check "second namespace on the target" ns2_add || exit 1
+t_check "second namespace on the target" nvmet_ns2_add 256 || exit 1
 nvme_fn_start || exit 1
 t_check "host sees the second namespace" wait_for 100 host_ns 2 || exit 1
 B=$(host_ns 1)
@@ -55,7 +42,7 @@ fio --name=gone --filename="$B2" --ioengine=$GONE_IOENGINE --direct=1 \
 gone_pid=$!
 start_load "$B" --iodepth=64
 t_check "load on both namespaces" load_running "$B"
-t_check "second namespace removed from the target" ns2_remove
+t_check "second namespace removed from the target" nvmet_ns2_remove
 t_check "I/O on the removed namespace ends" wait_for 300 eval "! kill -0 $gone_pid 2>/dev/null"
 kill -9 "$gone_pid" 2>/dev/null
 LOAD_N0=$(io_count "$B")

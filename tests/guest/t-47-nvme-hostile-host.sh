@@ -52,16 +52,9 @@ t_check "fio verify after the raw host" fio --name=after-raw --filename="$B" \
 
 # Namespace Attribute Changed: a namespace added to the target and removed
 # again shows on the host and goes, without a manual rescan
-NS2=$NVMET_CFS/subsystems/$NVMET_NQN/namespaces/2
-ns2_cleanup() {
-	[[ ! -d $NS2 ]] || { echo 0 >"$NS2/enable"; rmdir "$NS2"; }
-	rm -f /tmp/nvmet-ns2.img
-}
-t_on_exit ns2_cleanup
-t_check "second namespace added on the target" eval 'truncate -s 64M /tmp/nvmet-ns2.img &&
-	mkdir "$NS2" && echo /tmp/nvmet-ns2.img >"$NS2/device_path" &&
-	echo 1 >"$NS2/enable"'
+t_on_exit nvmet_ns2_cleanup
+t_check "second namespace added on the target" nvmet_ns2_add 64
 t_check "host sees it without a rescan" wait_for 200 host_ns 2
-t_check "second namespace removed from the target" eval 'echo 0 >"$NS2/enable" && rmdir "$NS2"'
+t_check "second namespace removed from the target" nvmet_ns2_remove
 t_check "it goes from the host without a rescan" wait_for 200 eval '! host_ns 2'
 t_check "the first namespace is still there" test "$(host_ns 1)" = "$B"
