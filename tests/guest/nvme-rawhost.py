@@ -26,6 +26,7 @@ if every case passed, 1 if one failed, 2 on a usage error.
 
 import fnmatch
 import os
+import random
 import struct
 import sys
 import time
@@ -622,11 +623,11 @@ def fused_and_psdt(host):
                          SC_INVALID_FIELD, f"read, {what}")
 
 
-def sgl_read(host, desc, nbytes=PAGE):
-    """Read @nbytes from LBA 0 with the SGL descriptor @desc in the
-    command: its status."""
+def sgl_read(host, desc, nbytes=PAGE, op=READ):
+    """Read (or write) @nbytes from LBA 0 with the SGL descriptor @desc in
+    the command: its status."""
     addr, word = struct.unpack("<QQ", desc)
-    return host.run(1, READ, nsid=1, flags=1 << PSDT_SHIFT, prp1=addr,
+    return host.run(1, op, nsid=1, flags=1 << PSDT_SHIFT, prp1=addr,
                     prp2=word, cdw12=nbytes // host.lba - 1)[0]
 
 
@@ -635,13 +636,15 @@ def sgls(host):
     """SGLs: data blocks, segments, last segments, and every way to get
     them wrong.
 
-    Identify says SGLs without alignment, no bit bucket, no SGL longer
-    than the data.
+    Identify says SGLs without alignment, bit buckets, no SGL longer than
+    the data.
     """
     io_ready(host)
     st, ctrl = host.identify(1)
-    check(struct.unpack_from("<I", ctrl, 536)[0] & 3 == 1,
-          "Identify SGLS: supported, no alignment")
+    sgls_field = struct.unpack_from("<I", ctrl, 536)[0]
+    check(sgls_field & 3 == 1 and sgls_field & 1 << 16 and
+          not sgls_field & 1 << 18,
+          "Identify SGLS: supported, no alignment, bit buckets")
     pattern = fill_blocks(host, 0, PAGE, 3)
     d = [host.data_phys(i) for i in range(8)]
     lp = [host.pages.phys[LIST_PAGES[i]] for i in range(4)]
@@ -680,8 +683,8 @@ def sgls(host):
              SC_SGL_INVALID_DATA),
             ("a block 1 KiB long", sgl_desc(d[0], 5 * k),
              SC_SGL_INVALID_DATA),
-            ("a bit bucket", sgl_desc(d[0], PAGE, SGL_BIT_BUCKET),
-             SC_SGL_INVALID_TYPE),
+            ("a bit bucket 1 KiB long", sgl_desc(0, 5 * k, SGL_BIT_BUCKET),
+             SC_SGL_INVALID_DATA),
             ("a keyed data block", sgl_desc(d[0], PAGE, SGL_KEYED),
              SC_SGL_INVALID_TYPE),
             ("subtype offset", sgl_desc(d[0], PAGE, SGL_DATA | 1),
@@ -713,6 +716,47 @@ def sgls(host):
                  SC_SGL_INVALID_LAST, "a segment that ends without a pointer")
     check(all(not written(host, i) for i in range(8)),
           "nothing written by the refused commands")
+    sgl_bit_buckets(host, d)
+
+
+def sgl_bit_buckets(host, d):
+    """Bit buckets: in a read, the bytes they cover are not sent; in a
+    write they describe nothing (their length does not count)."""
+    k = 1024
+    pattern = random.Random(7).randbytes(PAGE)
+    host.pages.write(DATA_PAGES[8], 0, pattern)
+    d8 = host.data_phys(8)
+    desc = host.sgl_list(0, [sgl_desc(0, k, SGL_BIT_BUCKET),
+                             sgl_desc(d8, PAGE),
+                             sgl_desc(0, 512, SGL_BIT_BUCKET)])
+    check_status(sgl_read(host, sgl_desc(desc, 48, SGL_LAST_SEG), op=WRITE),
+                 SC_SUCCESS, "a write with bit buckets around its data")
+    data_clean(host, range(8))
+    check_status(read_blocks(host, 0, PAGE // host.lba), SC_SUCCESS,
+                 "read back with a PRP")
+    check(host.pages.read(DATA_PAGES[0], 0, PAGE) == pattern,
+          "the write's bit buckets described nothing")
+
+    data_clean(host, range(8))
+    desc = host.sgl_list(0, [sgl_desc(d[1], k),
+                             sgl_desc(0, k, SGL_BIT_BUCKET),
+                             sgl_desc(0, k, SGL_BIT_BUCKET),
+                             sgl_desc(d[3] + 512, k)])
+    check_status(sgl_read(host, sgl_desc(desc, 64, SGL_LAST_SEG)),
+                 SC_SUCCESS, "a read with 2 KiB in bit buckets")
+    check(host.pages.read(DATA_PAGES[1], 0, k) == pattern[:k] and
+          host.pages.read(DATA_PAGES[3], 512, k) == pattern[3 * k:],
+          "the blocks hold the first and the last KiB")
+    check(written(host, 1) == [(0, k)] and
+          written(host, 3) == [(512, 512 + k)] and
+          all(not written(host, i) for i in (0, 2, 4, 5, 6, 7)),
+          "the 2 KiB in the bit buckets were not sent anywhere")
+
+    data_clean(host, range(8))
+    check_status(sgl_read(host, sgl_desc(0, PAGE, SGL_BIT_BUCKET)),
+                 SC_SUCCESS, "a read into one bit bucket")
+    check(all(not written(host, i) for i in range(8)),
+          "nothing written")
 
 
 @case("namespace-ids")

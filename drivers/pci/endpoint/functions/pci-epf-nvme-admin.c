@@ -29,6 +29,7 @@
 #define PCI_EPF_NVME_FEAT_SEL_SUPPORTED	3
 #define PCI_EPF_NVME_FEAT_CHANGEABLE	BIT(2)
 #define PCI_EPF_NVME_SGLS_SUPPORTED	0x1
+#define PCI_EPF_NVME_SGLS_BIT_BUCKET	BIT(16)
 /* Temperature Threshold: TMPSEL composite, THSEL over and under */
 #define PCI_EPF_NVME_TMPSEL_COMPOSITE	0
 #define PCI_EPF_NVME_THSEL_OVER		0
@@ -117,8 +118,9 @@ static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 	else
 		id->vwc = 0;
 	id->acwu = 0;
-	/* SGLs for I/O commands, no alignment required; no bit bucket */
-	id->sgls = cpu_to_le32(PCI_EPF_NVME_SGLS_SUPPORTED);
+	/* SGLs for I/O commands, no alignment required, bit buckets */
+	id->sgls = cpu_to_le32(PCI_EPF_NVME_SGLS_SUPPORTED |
+			       PCI_EPF_NVME_SGLS_BIT_BUCKET);
 	id->mnan = 0;
 
 	/* Fabrics only fields */

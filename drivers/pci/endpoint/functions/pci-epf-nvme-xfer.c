@@ -329,6 +329,10 @@ static int pci_epf_nvme_dma_submit_xfer(struct pci_epf_nvme *nvme,
 			if (WARN_ON_ONCE(!local.left))
 				return -EINVAL;
 			len = min_t(size_t, left, local.left);
+			if (xfer->segs[i].bit_bucket) {
+				pci_epf_nvme_local_advance(&local, len);
+				continue;
+			}
 			idx = atomic_inc_return(&nvme->dma_next) % nr_chans;
 			ret = pci_epf_nvme_dma_submit(&chans[idx], xdir,
 						      pci_addr, local.addr,
@@ -545,6 +549,10 @@ static int pci_epf_nvme_window_copy_one(struct pci_epf_nvme *nvme,
 	for (i = 0; i < xfer->nr_segs; i++) {
 		addr = xfer->segs[i].pci_addr;
 		left = xfer->segs[i].len;
+		if (xfer->segs[i].bit_bucket) {
+			buf += left;
+			continue;
+		}
 		while (left) {
 			ret = pci_epc_mem_map(epf->epc, epf->func_no,
 					      epf->vfunc_no, addr,
@@ -858,7 +866,7 @@ static void pci_epf_nvme_add_seg(struct pci_epf_nvme_cmd *cmd, u64 addr,
 
 	if (cmd->nr_segs) {
 		last = &cmd->segs[cmd->nr_segs - 1];
-		if (last->pci_addr + last->len == addr) {
+		if (!last->bit_bucket && last->pci_addr + last->len == addr) {
 			last->len += len;
 			return;
 		}
@@ -866,6 +874,7 @@ static void pci_epf_nvme_add_seg(struct pci_epf_nvme_cmd *cmd, u64 addr,
 
 	cmd->segs[cmd->nr_segs].pci_addr = addr;
 	cmd->segs[cmd->nr_segs].len = len;
+	cmd->segs[cmd->nr_segs].bit_bucket = false;
 	cmd->nr_segs++;
 }
 
@@ -975,6 +984,7 @@ u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd)
 
 	cmd->segs[0].pci_addr = prp1;
 	cmd->segs[0].len = first;
+	cmd->segs[0].bit_bucket = false;
 	cmd->nr_segs = 1;
 
 	if (!nr_entries)
@@ -994,6 +1004,9 @@ u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd)
 /* The longest SGL segment read, in descriptors, and segments per command */
 #define PCI_EPF_NVME_SGL_SEG_DESCS	256
 #define PCI_EPF_NVME_SGL_SEGMENTS	16
+
+/* The descriptor type <linux/nvme.h> does not name */
+#define PCI_EPF_NVME_SGL_FMT_BIT_BUCKET	0x1
 
 /* An SGL descriptor's type and subtype */
 #define PCI_EPF_NVME_SGL_TYPE(desc)	((desc)->type >> 4)
@@ -1024,6 +1037,42 @@ static unsigned int pci_epf_nvme_read_sgl_seg(struct pci_epf_nvme_cmd *cmd,
 	return len / sizeof(*desc);
 }
 
+/*
+ * A bit bucket skips @desc's length of the data the controller sends: the
+ * range counts in the data length and is not transferred. In data the host
+ * sends there is nothing to skip: the descriptor does not count, as its
+ * length does not count against MDTS in a source buffer.
+ */
+static u16 pci_epf_nvme_add_bit_bucket(struct pci_epf_nvme_cmd *cmd,
+				       const struct nvme_sgl_desc *desc,
+				       size_t *left, unsigned int *nr_data,
+				       unsigned int max_data)
+{
+	u32 len = le32_to_cpu(desc->length);
+	struct pci_epf_nvme_seg *last;
+
+	if (cmd->dir != PCI_EPF_NVME_TO_HOST || !len)
+		return NVME_SC_SUCCESS;
+	if (len > *left)
+		return NVME_SC_SGL_INVALID_DATA | NVME_STATUS_DNR;
+	*left -= len;
+
+	if (cmd->nr_segs) {
+		last = &cmd->segs[cmd->nr_segs - 1];
+		if (last->bit_bucket) {
+			last->len += len;
+			return NVME_SC_SUCCESS;
+		}
+	}
+	if ((*nr_data)++ == max_data)
+		return NVME_SC_SGL_INVALID_COUNT | NVME_STATUS_DNR;
+	last = &cmd->segs[cmd->nr_segs++];
+	last->pci_addr = 0;
+	last->len = len;
+	last->bit_bucket = true;
+	return NVME_SC_SUCCESS;
+}
+
 /**
  * pci_epf_nvme_map_sgl() - find the host memory of a command's data, SGL
  * @cmd: the command, with its data length set
@@ -1034,9 +1083,9 @@ static unsigned int pci_epf_nvme_read_sgl_seg(struct pci_epf_nvme_cmd *cmd,
  * %PCI_EPF_NVME_SGL_SEGMENTS segments of %PCI_EPF_NVME_SGL_SEG_DESCS
  * descriptors, and a data descriptor per page of data plus
  * %PCI_EPF_NVME_SGL_SEG_DESCS, so a chain that loops ends. The data
- * blocks must describe exactly the data length (Identify does not announce
- * longer SGLs); bit buckets and keyed or transport descriptors are not
- * supported.
+ * blocks and the bit buckets of a read must describe exactly the data
+ * length (Identify does not announce longer SGLs); keyed or transport
+ * descriptors are not supported.
  *
  * Return: an NVMe status.
  */
@@ -1081,6 +1130,13 @@ u16 pci_epf_nvme_map_sgl(struct pci_epf_nvme_cmd *cmd)
 						     len);
 				left -= len;
 			}
+			break;
+		case PCI_EPF_NVME_SGL_FMT_BIT_BUCKET:
+			status = pci_epf_nvme_add_bit_bucket(cmd, &desc, &left,
+							     &nr_data,
+							     max_data);
+			if (status != NVME_SC_SUCCESS)
+				goto out;
 			break;
 		case NVME_SGL_FMT_SEG_DESC:
 		case NVME_SGL_FMT_LAST_SEG_DESC:

@@ -126,10 +126,13 @@ enum pci_epf_nvme_dir {
  * struct pci_epf_nvme_seg - a physically contiguous range of host memory
  * @pci_addr: PCI address of the range
  * @len: length of the range in bytes
+ * @bit_bucket: an SGL bit bucket: these @len bytes of the data are not
+ *	transferred, the range has no address
  */
 struct pci_epf_nvme_seg {
 	u64 pci_addr;
 	u32 len;
+	bool bit_bucket;
 };
 
 /**
