@@ -120,6 +120,7 @@ data_checks() {
 
 t_on_exit nvme_fn_cleanup
 nvme_fn_setup || exit 1
+t_check "data pointers as nvme.ko was told (${NVME_HOST_PARAMS:-default})" data_pointers_used
 # What the configuration itself promises, from the script that sourced this
 if declare -F config_checks >/dev/null; then
 	config_checks

@@ -12,12 +12,20 @@
 #   CONNECT_EXTRA  more fabrics connect options, after a comma
 #   FN_NVME    more attributes of the function's nvme/ group, as
 #              NAME=VALUE words (e.g. "mdts_kb=8")
-#   NVME_HOST_PARAMS  the host's nvme.ko module parameters (for example
-#              "sgl_threshold=1": SGLs for every I/O command)
+#   NVME_HOST_PARAMS  the host's nvme.ko module parameters (default: PRPs
+#              only, "sgl_threshold=0", on the rig kernels; SGLs for every
+#              I/O command of more than one page, "sgl_threshold=1", on the
+#              debug kernel: the suite runs over both kinds of data pointer)
 #   LOOP_PROFILE, LOOP_DMA  the loop controller's profile and DMA
 #              channels (see loop_load; default generic, Y)
 
 : "${BACKING:=null}" "${TRANSPORT:=loop}" "${MSI:=8}" "${MSIX:=8}"
+if [[ -z ${NVME_HOST_PARAMS+set} ]]; then
+	case ${RIG_FLAVOUR:-rig} in
+	debug) NVME_HOST_PARAMS="sgl_threshold=1" ;;
+	*) NVME_HOST_PARAMS="sgl_threshold=0" ;;
+	esac
+fi
 VID=0x104c DID=0xb50f
 FN=$(epf_dir pci_epf_nvme n0)
 # Set by nvme_fn_setup: the host-side PCI device, controller and namespace.
@@ -95,6 +103,20 @@ nvme_fn_start() {
 	C=/dev/$(nvme_pcie_ctrl)
 	B=${C}n1
 	t_check "host namespace" wait_for 100 test -b "$B" || { dmesg | tail -30; return 1; }
+}
+
+# data_pointers_used: 8 reads of 128 KiB are counted by the function as
+# commands with SGLs when nvme.ko was loaded with sgl_threshold=1, with
+# PRPs otherwise, and the other count does not move.
+data_pointers_used() {
+	local dbg want=prp other=sgl w0 o0
+	[[ " $NVME_HOST_PARAMS " == *" sgl_threshold=1 "* ]] && want=sgl other=prp
+	dbg=$(echo /sys/kernel/debug/pci_epf_nvme/pci_epf_nvme.*)
+	w0=$(<"$dbg/${want}_commands") o0=$(<"$dbg/${other}_commands")
+	dd if="$B" of=/dev/null bs=128k count=8 iflag=direct 2>/dev/null || return 1
+	echo "$want commands: $w0 -> $(<"$dbg/${want}_commands"), $other: $o0 -> $(<"$dbg/${other}_commands")"
+	test "$(<"$dbg/${want}_commands")" -ge $((w0 + 8)) &&
+		test "$(<"$dbg/${other}_commands")" -eq "$o0"
 }
 
 # host_ns NSID: the host's block device of that NSID (the names follow the
