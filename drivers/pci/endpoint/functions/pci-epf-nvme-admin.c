@@ -57,6 +57,13 @@ static void pci_epf_nvme_set_result(struct pci_epf_nvme_cmd *cmd, u32 val)
  * what this controller is: a single PCIe I/O controller, with this
  * function's IDs, MDTS, queue entry sizes and the commands it executes.
  */
+/* A configured identity string replaces the target's, padded with spaces */
+static void pci_epf_nvme_set_ident(char *field, size_t size, const char *val)
+{
+	if (*val)
+		memcpy_and_pad(field, size, val, strlen(val), ' ');
+}
+
 static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme *nvme = cmd->nvme;
@@ -65,6 +72,9 @@ static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 
 	id->vid = cpu_to_le16(nvme->header.vendorid);
 	id->ssvid = cpu_to_le16(nvme->header.subsys_vendor_id);
+	pci_epf_nvme_set_ident(id->sn, sizeof(id->sn), nvme->cfg.serial);
+	pci_epf_nvme_set_ident(id->mn, sizeof(id->mn), nvme->cfg.model);
+	pci_epf_nvme_set_ident(id->fr, sizeof(id->fr), nvme->cfg.firmware);
 	id->cmic = 0;
 	id->mdts = ilog2(nvme->mdts) - PCI_EPF_NVME_PAGE_SHIFT;
 	id->ver = cpu_to_le32(PCI_EPF_NVME_VS);
@@ -219,6 +229,31 @@ static u16 pci_epf_nvme_effects_log(struct pci_epf_nvme_cmd *cmd)
 	return NVME_SC_SUCCESS;
 }
 
+/* Where the Firmware Slot Information log holds slot 1's revision */
+#define PCI_EPF_NVME_FW_SLOT1_OFFSET	8
+
+/*
+ * Identify says the controller has one firmware slot: the log's slot 1
+ * revision is the one Identify's FR shows, patched where the part of the
+ * log read covers it.
+ */
+static void pci_epf_nvme_fixup_fw_slot(struct pci_epf_nvme_cmd *cmd)
+{
+	struct nvme_get_log_page_command *glp = &cmd->sqe.get_log_page;
+	u64 offset = le64_to_cpu(glp->lpo);
+	char frs[PCI_EPF_NVME_FR_LEN];
+	u64 start, end;
+
+	pci_epf_nvme_set_ident(frs, sizeof(frs), cmd->nvme->cfg.firmware);
+	start = max_t(u64, offset, PCI_EPF_NVME_FW_SLOT1_OFFSET);
+	end = min_t(u64, offset + cmd->len,
+		    PCI_EPF_NVME_FW_SLOT1_OFFSET + sizeof(frs));
+	if (start < end)
+		memcpy(cmd->buf + (start - offset),
+		       frs + (start - PCI_EPF_NVME_FW_SLOT1_OFFSET),
+		       end - start);
+}
+
 static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
 {
 	struct nvme_get_log_page_command *glp = &cmd->sqe.get_log_page;
@@ -238,6 +273,11 @@ static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
 		pci_epf_nvme_event_log_read(cmd->nvme, glp->lid);
 
 	switch (glp->lid) {
+	case NVME_LOG_FW_SLOT:
+		/* The target's, with the firmware revision the host is told */
+		if (cmd->nvme->cfg.firmware[0])
+			cmd->post = pci_epf_nvme_fixup_fw_slot;
+		return NVME_SC_SUCCESS;
 	case NVME_LOG_CMD_EFFECTS:
 		cmd->exec = pci_epf_nvme_effects_log;
 		size = sizeof(struct nvme_effects_log);

@@ -5,7 +5,8 @@
  * The "nvme" group of a function holds what the controller is made of:
  * the fabrics connect options of its backend, its queues, its MDTS, the
  * data it may hold for commands in flight, its interrupt coalescing
- * defaults, the DMA channels it may take and how it writes completions.
+ * defaults, the DMA channels it may take, how it writes completions, and
+ * the serial number, model and firmware revision the host sees.
  * The values are used when the function is bound and cannot change while
  * it is.
  *
@@ -39,6 +40,9 @@ void pci_epf_nvme_cfg_init(struct pci_epf_nvme *nvme)
 	nvme->cfg.irq_coal_time = 0;
 	nvme->cfg.dma_chans = PCI_EPF_NVME_MAX_DMA_CHANS;
 	nvme->cfg.cq_windows = PCI_EPF_NVME_DEF_CQ_WINDOWS;
+	nvme->cfg.serial[0] = '\0';
+	nvme->cfg.model[0] = '\0';
+	nvme->cfg.firmware[0] = '\0';
 }
 
 /**
@@ -233,6 +237,93 @@ PCI_EPF_NVME_UINT_ATTR(irq_coal_time, 0, 255, false);
 PCI_EPF_NVME_UINT_ATTR(dma_chans, 0, PCI_EPF_NVME_MAX_DMA_CHANS, false);
 PCI_EPF_NVME_UINT_ATTR(cq_windows, 0, PCI_EPF_NVME_MAX_IO_QUEUES + 1, false);
 
+/*
+ * An identity string: what Identify Controller shows the host, so that
+ * several functions can be told apart. The specification makes the field
+ * ASCII, printable characters only (20h to 7Eh), padded with spaces: a
+ * longer value or another character is refused. An empty value gives
+ * the target's back.
+ */
+static ssize_t pci_epf_nvme_ident_store(struct pci_epf_nvme *nvme,
+					const char *name, char *field,
+					size_t max, const char *page,
+					size_t len)
+{
+	struct device *dev = pci_epf_nvme_dev(nvme);
+	size_t n = strcspn(page, "\n"), i;
+
+	if (n > max) {
+		dev_err(dev, "%s: at most %zu characters\n", name, max);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (page[i] < 0x20 || page[i] > 0x7e) {
+			dev_err(dev, "%s: printable ASCII characters only\n",
+				name);
+			return -EINVAL;
+		}
+	}
+
+	mutex_lock(&nvme->cfg_lock);
+	if (nvme->bound) {
+		mutex_unlock(&nvme->cfg_lock);
+		dev_err(dev, "%s: the function is bound\n", name);
+		return -EBUSY;
+	}
+	memcpy(field, page, n);
+	field[n] = '\0';
+	mutex_unlock(&nvme->cfg_lock);
+
+	return len;
+}
+
+static ssize_t pci_epf_nvme_ident_show(struct pci_epf_nvme *nvme,
+				       const char *field, char *page)
+{
+	ssize_t ret;
+
+	mutex_lock(&nvme->cfg_lock);
+	ret = sysfs_emit(page, "%s\n", field);
+	mutex_unlock(&nvme->cfg_lock);
+
+	return ret;
+}
+
+/* An identity attribute, held in nvme->cfg.NAME, at most MAX characters */
+#define PCI_EPF_NVME_IDENT_ATTR(name, max)				\
+static char *pci_epf_nvme_##name##_field(struct config_item *item)	\
+{									\
+	return to_pci_epf_nvme(item)->cfg.name;				\
+}									\
+									\
+static ssize_t pci_epf_nvme_##name##_show(struct config_item *item,	\
+					  char *page)			\
+{									\
+	return pci_epf_nvme_ident_show(to_pci_epf_nvme(item),		\
+				       pci_epf_nvme_##name##_field(item), \
+				       page);				\
+}									\
+									\
+static ssize_t pci_epf_nvme_##name##_store(struct config_item *item,	\
+					   const char *page, size_t len) \
+{									\
+	return pci_epf_nvme_ident_store(to_pci_epf_nvme(item), #name,	\
+					pci_epf_nvme_##name##_field(item), \
+					max, page, len);		\
+}									\
+									\
+static struct configfs_attribute pci_epf_nvme_attr_##name = {		\
+	.ca_name	= #name,					\
+	.ca_mode	= 0644,						\
+	.ca_owner	= THIS_MODULE,					\
+	.show		= pci_epf_nvme_##name##_show,			\
+	.store		= pci_epf_nvme_##name##_store,			\
+}
+
+PCI_EPF_NVME_IDENT_ATTR(serial, PCI_EPF_NVME_SN_LEN);
+PCI_EPF_NVME_IDENT_ATTR(model, PCI_EPF_NVME_MN_LEN);
+PCI_EPF_NVME_IDENT_ATTR(firmware, PCI_EPF_NVME_FR_LEN);
+
 static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_connect_opts,
 	&pci_epf_nvme_attr_nr_io_queues,
@@ -243,6 +334,9 @@ static struct configfs_attribute *pci_epf_nvme_attrs[] = {
 	&pci_epf_nvme_attr_irq_coal_time,
 	&pci_epf_nvme_attr_dma_chans,
 	&pci_epf_nvme_attr_cq_windows,
+	&pci_epf_nvme_attr_serial,
+	&pci_epf_nvme_attr_model,
+	&pci_epf_nvme_attr_firmware,
 	NULL,
 };
 

@@ -85,6 +85,11 @@ struct task_struct;
 /* Status of a command that completes later, from its own context */
 #define PCI_EPF_NVME_DEFERRED		0xffff
 
+/* Identify Controller's SN, MN and FR: ASCII, padded with spaces */
+#define PCI_EPF_NVME_SN_LEN		20
+#define PCI_EPF_NVME_MN_LEN		40
+#define PCI_EPF_NVME_FR_LEN		8
+
 /**
  * struct pci_epf_nvme_cfg - user configuration, set through configfs
  * @connect_opts: fabrics connect options ("transport=loop,nqn=...")
@@ -97,6 +102,10 @@ struct task_struct;
  * @dma_chans: DMA channels taken per direction, at most; 0: outbound windows
  * @cq_windows: completion queues kept mapped through a window of their own,
  *		at most
+ * @serial: Identify Controller SN the host sees; empty: the target's
+ * @model: Identify Controller MN the host sees; empty: the target's
+ * @firmware: Identify Controller FR and the active firmware slot's
+ *	      revision the host sees; empty: the target's
  */
 struct pci_epf_nvme_cfg {
 	char *connect_opts;
@@ -108,6 +117,9 @@ struct pci_epf_nvme_cfg {
 	unsigned int irq_coal_time;
 	unsigned int dma_chans;
 	unsigned int cq_windows;
+	char serial[PCI_EPF_NVME_SN_LEN + 1];
+	char model[PCI_EPF_NVME_MN_LEN + 1];
+	char firmware[PCI_EPF_NVME_FR_LEN + 1];
 };
 
 /**
