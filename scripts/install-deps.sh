@@ -5,17 +5,18 @@
 # tools, QEMU, the checkers, the tools the guest runs, and the arm64 cross
 # compiler and device tree tools of the board's build. Installs only what
 # is missing, so a second call costs a dpkg query. --bench adds what the
-# benchmark needs to draw its plot and what profiling in the guest uses.
+# benchmark needs to draw its plot. perf and trace-cmd read the function's
+# trace events in the tests, as the howto shows.
 set -euo pipefail
 
 PACKAGES=(
 	linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
 	cpio kmod rsync xz-utils python3 git perl
 	qemu-system-x86 busybox-static
-	sparse fio nvme-cli pciutils
+	sparse fio nvme-cli pciutils linux-perf trace-cmd
 	gcc-aarch64-linux-gnu device-tree-compiler
 )
-[[ ${1:-} != --bench ]] || PACKAGES+=(python3-matplotlib linux-perf)
+[[ ${1:-} != --bench ]] || PACKAGES+=(python3-matplotlib)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

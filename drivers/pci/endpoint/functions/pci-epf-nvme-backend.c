@@ -31,6 +31,7 @@
 #include "nvme.h"
 #include "fabrics.h"
 #include "pci-epf-nvme.h"
+#include "pci_epf_nvme_trace.h"
 
 /*
  * nvme_find_get_ns() and nvme_put_ns() are exported for nvmet passthru.
@@ -343,6 +344,7 @@ int pci_epf_nvme_backend_submit(struct pci_epf_nvme_cmd *cmd, bool nowait)
 
 	rq->end_io = pci_epf_nvme_rq_end_io;
 	rq->end_io_data = cmd;
+	trace_pci_epf_nvme_cmd_forward(cmd);
 	blk_execute_rq_nowait(rq, false);
 
 	return 0;

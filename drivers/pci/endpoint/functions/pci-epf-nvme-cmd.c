@@ -49,6 +49,7 @@
 #include <linux/slab.h>
 
 #include "pci-epf-nvme.h"
+#include "pci_epf_nvme_trace.h"
 
 static struct kmem_cache *pci_epf_nvme_cmd_cache;
 
@@ -145,6 +146,7 @@ void pci_epf_nvme_init_cmd(struct pci_epf_nvme_cmd *cmd,
 
 	atomic_inc(&sq->inflight);
 	atomic_inc(&nvme->nr_cmds);
+	trace_pci_epf_nvme_cmd_fetch(cmd);
 }
 
 /**
@@ -450,6 +452,7 @@ static void pci_epf_nvme_forward_io(struct pci_epf_nvme_cmd *cmd)
 		return;
 	if (ret == -EAGAIN) {
 		list_add_tail(&cmd->entry, &nvme->requeue);
+		atomic64_inc(&nvme->stats.requeued);
 		return;
 	}
 

@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 
 #include "pci-epf-nvme.h"
+#include "pci_epf_nvme_trace.h"
 
 /* The poller goes on polling without sleeping this long after work ... */
 #define PCI_EPF_NVME_POLL_SPIN_NS	(100 * NSEC_PER_USEC)
@@ -49,6 +50,14 @@
 
 /* Shutdown lets the commands in flight complete for this long */
 #define PCI_EPF_NVME_SHUTDOWN_DRAIN	(5 * HZ)
+
+/* The controller's state changes (under the state lock, or at bind) */
+static void pci_epf_nvme_set_state(struct pci_epf_nvme *nvme,
+				   enum pci_epf_nvme_state state)
+{
+	trace_pci_epf_nvme_state(nvme, state);
+	nvme->state = state;
+}
 
 /*
  * CC.EN went from 0 to 1: check the configuration the host chose, create
@@ -96,13 +105,13 @@ static void pci_epf_nvme_enable(struct pci_epf_nvme *nvme, u32 cc)
 
 	WRITE_ONCE(nvme->host_ok, true);
 	WRITE_ONCE(nvme->accept, true);
-	nvme->state = PCI_EPF_NVME_READY;
+	pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_READY);
 	pci_epf_nvme_set_csts(nvme, NVME_CSTS_RDY, 0);
 	dev_dbg(dev, "enabled\n");
 	return;
 
 fail:
-	nvme->state = PCI_EPF_NVME_FAILED;
+	pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_FAILED);
 	pci_epf_nvme_set_fatal(nvme, "cannot enable");
 }
 
@@ -224,7 +233,7 @@ static bool pci_epf_nvme_poll_cc(struct pci_epf_nvme *nvme)
 			break;
 		}
 		if (READ_ONCE(nvme->fatal)) {
-			nvme->state = PCI_EPF_NVME_FAILED;
+			pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_FAILED);
 			return true;
 		}
 		if (!(cc & NVME_CC_SHN_MASK))
@@ -234,7 +243,7 @@ static bool pci_epf_nvme_poll_cc(struct pci_epf_nvme *nvme)
 		pci_epf_nvme_stop(nvme, true);
 		pci_epf_nvme_set_csts(nvme, NVME_CSTS_SHST_CMPLT,
 				      NVME_CSTS_SHST_MASK);
-		nvme->state = PCI_EPF_NVME_SHUTDOWN;
+		pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_SHUTDOWN);
 		dev_dbg(pci_epf_nvme_dev(nvme), "shut down\n");
 		return true;
 
@@ -250,7 +259,7 @@ static bool pci_epf_nvme_poll_cc(struct pci_epf_nvme *nvme)
 	/* CC.EN is 0: back to the reset state */
 	pci_epf_nvme_clear_doorbells(nvme);
 	pci_epf_nvme_clear_csts(nvme);
-	nvme->state = PCI_EPF_NVME_DISABLED;
+	pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_DISABLED);
 	dev_dbg(pci_epf_nvme_dev(nvme), "disabled\n");
 	return true;
 }
@@ -400,7 +409,7 @@ void pci_epf_nvme_ctrl_reset(struct pci_epf_nvme *nvme)
 	mutex_lock(&nvme->state_lock);
 	if (nvme->state != PCI_EPF_NVME_DISABLED)
 		pci_epf_nvme_stop(nvme, false);
-	nvme->state = PCI_EPF_NVME_DISABLED;
+	pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_DISABLED);
 	pci_epf_nvme_regs_init(nvme);
 	mutex_unlock(&nvme->state_lock);
 }
@@ -470,11 +479,12 @@ int pci_epf_nvme_ctrl_init(struct pci_epf_nvme *nvme)
 	INIT_LIST_HEAD(&nvme->requeue);
 	atomic_long_set(&nvme->inflight, 0);
 	atomic_long_set(&nvme->inflight_peak, 0);
+	pci_epf_nvme_stats_reset(nvme);
 	init_llist_head(&nvme->batches_ended);
 	INIT_LIST_HEAD(&nvme->batches_inflight);
 
 	pci_epf_nvme_queues_init(nvme);
-	nvme->state = PCI_EPF_NVME_DISABLED;
+	pci_epf_nvme_set_state(nvme, PCI_EPF_NVME_DISABLED);
 	nvme->accept = false;
 	nvme->host_ok = false;
 	pci_epf_nvme_regs_init(nvme);

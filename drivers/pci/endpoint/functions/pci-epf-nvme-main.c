@@ -20,6 +20,9 @@
 
 #include "pci-epf-nvme.h"
 
+#define CREATE_TRACE_POINTS
+#include "pci_epf_nvme_trace.h"
+
 /*
  * A BAR the function may not program: one the controller's hardware uses
  * (BAR_RESERVED) or one it disables (BAR_DISABLED, which 6.12 lacks).

@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 
 #include "pci-epf-nvme.h"
+#include "pci_epf_nvme_trace.h"
 
 /*
  * A transfer of queue entries that fails is tried again for this long
@@ -94,6 +95,19 @@ int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme)
 	return 1;
 }
 
+/* Where an interrupt type is counted in the function's statistics */
+static unsigned int pci_epf_nvme_irq_index(unsigned int type)
+{
+	switch (type) {
+	case PCI_IRQ_MSIX:
+		return 2;
+	case PCI_IRQ_MSI:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void pci_epf_nvme_raise_irq(struct pci_epf_nvme_cq *cq)
 {
 	struct pci_epf *epf = cq->nvme->epf;
@@ -122,10 +136,15 @@ static void pci_epf_nvme_raise_irq(struct pci_epf_nvme_cq *cq)
 
 	ret = pci_epc_raise_irq(epf->epc, epf->func_no, epf->vfunc_no, type,
 				num);
-	if (ret)
+	trace_pci_epf_nvme_irq(cq, type, num, ret);
+	if (ret) {
 		dev_err_ratelimited(pci_epf_nvme_dev(cq->nvme),
 				    "CQ %u: raising interrupt %u failed: %d\n",
 				    cq->qid, num, ret);
+		return;
+	}
+	WRITE_ONCE(cq->stats.irqs, cq->stats.irqs + 1);
+	atomic64_inc(&cq->nvme->stats.irqs[pci_epf_nvme_irq_index(type)]);
 }
 
 /*
@@ -160,6 +179,8 @@ static void pci_epf_nvme_cq_irq(struct pci_epf_nvme_cq *cq,
 		if (time_before(jiffies, cq->irq_deadline)) {
 			queue_delayed_work(nvme->wq, &cq->work,
 					   cq->irq_deadline - jiffies);
+			WRITE_ONCE(cq->stats.irqs_deferred,
+				   cq->stats.irqs_deferred + 1);
 			return;
 		}
 	}
@@ -202,6 +223,30 @@ static void pci_epf_nvme_fill_cqe(struct pci_epf_nvme_cq *cq,
 	cqe->sq_id = cpu_to_le16(cmd->sqid);
 	cqe->command_id = cmd->sqe.common.command_id;
 	cqe->status = cpu_to_le16(cmd->status << 1 | cq->phase);
+}
+
+/*
+ * A completion entry reached the host: count it on its queue, and its
+ * status on the function if it is an error. The data a successful command
+ * moved counts too, whole: bit buckets included.
+ */
+static void pci_epf_nvme_count_completion(struct pci_epf_nvme_cq *cq,
+					  struct pci_epf_nvme_cmd *cmd)
+{
+	struct pci_epf_nvme_cq_stats *stats = &cq->stats;
+
+	lockdep_assert_held(&cq->post_lock);
+
+	trace_pci_epf_nvme_cmd_complete(cmd);
+	WRITE_ONCE(stats->completed, stats->completed + 1);
+	if (cmd->status != NVME_SC_SUCCESS) {
+		WRITE_ONCE(stats->errors, stats->errors + 1);
+		pci_epf_nvme_count_error(cq->nvme, cmd->status);
+	} else if (cmd->dir == PCI_EPF_NVME_TO_HOST) {
+		WRITE_ONCE(stats->read_bytes, stats->read_bytes + cmd->len);
+	} else if (cmd->dir == PCI_EPF_NVME_FROM_HOST) {
+		WRITE_ONCE(stats->write_bytes, stats->write_bytes + cmd->len);
+	}
 }
 
 /*
@@ -299,6 +344,7 @@ static unsigned int pci_epf_nvme_write_cqes(struct pci_epf_nvme_cq *cq)
 			if (i++ == n)
 				break;
 			list_del_init(&cmd->entry);
+			pci_epf_nvme_count_completion(cq, cmd);
 			pci_epf_nvme_free_cmd(cmd);
 		}
 
@@ -436,6 +482,7 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
 	}
 	sq->failing_since = 0;
 	WRITE_ONCE(sq->head, (sq->head + n) % sq->depth);
+	WRITE_ONCE(sq->fetched, sq->fetched + n);
 
 	for (i = 0; i < n; i++)
 		pci_epf_nvme_init_cmd(cmds[i], sq, &sq->sqes[i]);

@@ -26,6 +26,7 @@
 #include <linux/vmalloc.h>
 
 #include "pci-epf-nvme.h"
+#include "pci_epf_nvme_trace.h"
 
 /* A DMA transfer that takes longer than this is declared lost */
 #define PCI_EPF_NVME_DMA_TIMEOUT	(10 * HZ)
@@ -617,6 +618,36 @@ static void pci_epf_nvme_batch_failed(struct pci_epf_nvme *nvme,
 			    nr, err);
 }
 
+/* Buffers start moving: trace them, count them by the way they go */
+static void pci_epf_nvme_xfer_begin(struct pci_epf_nvme *nvme,
+				    struct pci_epf_nvme_xfer **xfers,
+				    unsigned int nr, enum pci_epf_nvme_dir dir,
+				    bool dma)
+{
+	struct pci_epf_nvme_stats *stats = &nvme->stats;
+	u64 len = pci_epf_nvme_xfers_len(xfers, nr);
+
+	trace_pci_epf_nvme_xfer_start(nvme, xfers, nr, dir, dma);
+	atomic64_add(nr, dma ? &stats->dma_xfers : &stats->window_xfers);
+	atomic64_add(len, dma ? &stats->dma_bytes : &stats->window_bytes);
+}
+
+/* Buffers are done moving, each with its error flag set */
+static void pci_epf_nvme_xfer_end(struct pci_epf_nvme *nvme,
+				  struct pci_epf_nvme_xfer **xfers,
+				  unsigned int nr, enum pci_epf_nvme_dir dir,
+				  int ret)
+{
+	unsigned int i;
+
+	trace_pci_epf_nvme_xfer_done(nvme, nr, dir, ret);
+	if (!ret)
+		return;
+	for (i = 0; i < nr; i++)
+		if (xfers[i]->error)
+			atomic64_inc(&nvme->stats.xfer_errors);
+}
+
 /**
  * pci_epf_nvme_xfer_sync() - move data between local buffers and the host,
  *			      and wait
@@ -642,10 +673,12 @@ int pci_epf_nvme_xfer_sync(struct pci_epf_nvme *nvme,
 		return 0;
 
 	pci_epf_nvme_dma_chans(nvme, dir, &nr_chans);
+	pci_epf_nvme_xfer_begin(nvme, xfers, nr, dir, nr_chans);
 	if (nr_chans)
 		ret = pci_epf_nvme_dma_sync(nvme, xfers, nr, dir);
 	else
 		ret = pci_epf_nvme_window_copy(nvme, xfers, nr, dir);
+	pci_epf_nvme_xfer_end(nvme, xfers, nr, dir, ret);
 
 	if (ret) {
 		pci_epf_nvme_batch_failed(nvme, dir, nr, ret);
@@ -725,6 +758,8 @@ void pci_epf_nvme_batch_start(struct pci_epf_nvme_batch *batch)
 	list_add_tail(&batch->entry, &nvme->batches_inflight);
 
 	pci_epf_nvme_dma_chans(nvme, batch->dir, &nr_chans);
+	pci_epf_nvme_xfer_begin(nvme, batch->xfers, batch->nr, batch->dir,
+				nr_chans);
 	if (!nr_chans) {
 		pci_epf_nvme_window_copy(nvme, batch->xfers, batch->nr,
 					 batch->dir);
@@ -747,6 +782,7 @@ static void pci_epf_nvme_batch_end(struct pci_epf_nvme_batch *batch,
 
 	ret = pci_epf_nvme_dma_finish(nvme, batch->xfers, batch->nr,
 				      batch->mapped, batch->dir);
+	pci_epf_nvme_xfer_end(nvme, batch->xfers, batch->nr, batch->dir, ret);
 	if (ret)
 		pci_epf_nvme_batch_failed(nvme, batch->dir, batch->nr, ret);
 	list_move_tail(&batch->entry, ended);
@@ -848,9 +884,13 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 
 	if (dir == PCI_EPF_NVME_TO_HOST &&
 	    len <= PCI_EPF_NVME_WINDOW_WRITE_MAX &&
-	    nvme->epf->epc->num_windows &&
-	    !pci_epf_nvme_window_copy_one(nvme, &xfer, dir))
-		return 0;
+	    nvme->epf->epc->num_windows) {
+		pci_epf_nvme_xfer_begin(nvme, &xfers, 1, dir, false);
+		ret = pci_epf_nvme_window_copy_one(nvme, &xfer, dir);
+		pci_epf_nvme_xfer_end(nvme, &xfers, 1, dir, ret);
+		if (!ret)
+			return 0;
+	}
 
 	ret = pci_epf_nvme_xfer_sync(nvme, &xfers, 1, dir);
 	if (ret && !xfer.issued)

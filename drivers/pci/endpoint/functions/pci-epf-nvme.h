@@ -215,6 +215,60 @@ struct pci_epf_nvme_batch {
 };
 
 /**
+ * struct pci_epf_nvme_cq_stats - what a completion queue posted
+ * @completed: completion entries posted
+ * @errors: of those, entries with a status other than Successful Completion
+ * @read_bytes: data sent to the host by the successful commands
+ * @write_bytes: data taken from the host by the successful commands
+ * @irqs: interrupts raised
+ * @irqs_deferred: interrupts interrupt coalescing put off for more entries
+ *
+ * Written under the queue's post_lock, read by debugfs without it.
+ */
+struct pci_epf_nvme_cq_stats {
+	u64 completed;
+	u64 errors;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 irqs;
+	u64 irqs_deferred;
+};
+
+/* Distinct error statuses counted one by one; the others together */
+#define PCI_EPF_NVME_STATS_STATUSES	16
+
+/**
+ * struct pci_epf_nvme_stats - what the function did since it was bound
+ * @requeued: I/O commands the fabrics controller could not take at once
+ * @dma_xfers: buffers moved by the DMA channels
+ * @dma_bytes: bytes moved by the DMA channels
+ * @window_xfers: buffers copied through outbound windows
+ * @window_bytes: bytes copied through outbound windows
+ * @xfer_errors: buffers whose transfer failed
+ * @irqs: interrupts raised, by type: INTx, MSI, MSI-X
+ * @lock: protects @status, @status_count, @nr_status and @other_errors
+ * @status: the error statuses completed, in the order first seen
+ * @status_count: how many commands completed with each of @status
+ * @nr_status: entries in @status
+ * @other_errors: commands completed with an error status @status had no
+ *		  room for
+ */
+struct pci_epf_nvme_stats {
+	atomic64_t requeued;
+	atomic64_t dma_xfers;
+	atomic64_t dma_bytes;
+	atomic64_t window_xfers;
+	atomic64_t window_bytes;
+	atomic64_t xfer_errors;
+	atomic64_t irqs[3];
+	spinlock_t lock;		/* the error statuses */
+	u16 status[PCI_EPF_NVME_STATS_STATUSES];
+	u64 status_count[PCI_EPF_NVME_STATS_STATUSES];
+	unsigned int nr_status;
+	u64 other_errors;
+};
+
+/**
  * struct pci_epf_nvme_sq - a submission queue
  * @nvme: the function
  * @qid: queue identifier
@@ -230,6 +284,7 @@ struct pci_epf_nvme_batch {
  *	  queue exists, live or being deleted
  * @failing_since: when fetches started failing, in jiffies, 0 if they
  *		   do not
+ * @fetched: commands fetched since the function was bound (poller only)
  */
 struct pci_epf_nvme_sq {
 	struct pci_epf_nvme *nvme;
@@ -243,6 +298,7 @@ struct pci_epf_nvme_sq {
 	struct pci_epf_nvme_cmd *delete_cmd;
 	struct nvme_command *sqes;
 	unsigned long failing_since;
+	u64 fetched;
 };
 
 /**
@@ -271,6 +327,8 @@ struct pci_epf_nvme_sq {
  *	  entries that did not fit in the queue or whose transfer failed
  * @failing_since: when posts started failing, in jiffies, 0 if they do
  *		   not (under @post_lock)
+ * @stats: what the queue posted since the function was bound (under
+ *	   @post_lock)
  */
 struct pci_epf_nvme_cq {
 	struct pci_epf_nvme *nvme;
@@ -294,6 +352,7 @@ struct pci_epf_nvme_cq {
 	unsigned long irq_deadline;
 	struct delayed_work work;
 	unsigned long failing_since;
+	struct pci_epf_nvme_cq_stats stats;
 };
 
 /**
@@ -444,6 +503,7 @@ struct pci_epf_nvme_feat {
  * @inflight_peak: the most @inflight was since the function was bound
  * @nr_prp_cmds: commands whose data was described by PRPs, since bound
  * @nr_sgl_cmds: commands whose data was described by an SGL, since bound
+ * @stats: what the function did since it was bound
  * @debugfs: the function's debugfs directory
  * @bar: BAR 0 memory: registers, doorbells, MSI-X table and PBA
  * @bar_size: size of @bar
@@ -532,6 +592,7 @@ struct pci_epf_nvme {
 	atomic_long_t inflight_peak;
 	atomic_long_t nr_prp_cmds;
 	atomic_long_t nr_sgl_cmds;
+	struct pci_epf_nvme_stats stats;
 	struct dentry *debugfs;
 
 	void *bar;
@@ -597,6 +658,17 @@ struct pci_epf_nvme {
 
 	struct pci_epf_nvme_feat feat;
 };
+
+/* The bytes of @nr transfers, for the trace events */
+static inline u64 pci_epf_nvme_xfers_len(struct pci_epf_nvme_xfer **xfers,
+					 unsigned int nr)
+{
+	u64 len = 0;
+
+	while (nr--)
+		len += xfers[nr]->len;
+	return len;
+}
 
 /* Register access: BAR 0 is ordinary memory that the host writes */
 static inline u32 pci_epf_nvme_reg_read(struct pci_epf_nvme *nvme, u32 off)
@@ -774,6 +846,8 @@ u16 pci_epf_nvme_changed_ns_log(struct pci_epf_nvme_cmd *cmd);
 void pci_epf_nvme_discard_aers(struct pci_epf_nvme *nvme);
 
 /* pci-epf-nvme-debugfs.c */
+void pci_epf_nvme_stats_reset(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_count_error(struct pci_epf_nvme *nvme, u16 status);
 void pci_epf_nvme_debugfs_add(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_debugfs_remove(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_debugfs_init(void);
