@@ -5,7 +5,8 @@ A run throws a reproducible sequence of actions at the controller:
 register writes (CC with every field, AQA, ASQ, ACQ, INTMS, read-only
 registers), doorbell writes (any queue, any value), queue entries (valid,
 invalid and random commands, with PRP entries and lists that are right,
-misaligned, chained or not RAM), queue creation and deletion with random
+misaligned, chained or not RAM, and SGLs of data blocks, bit buckets and
+segments, right or wrong), queue creation and deletion with random
 fields, MSI-X on and off, completion reaping with right and wrong heads.
 The same seed gives the same sequence; the controller's answers may vary
 with timing.
@@ -28,7 +29,8 @@ from nvme_raw import (ACQ, ADMIN_CQ_PAGE, ADMIN_SQ_PAGE, AQA, ASQ, CC,
                       DELETE_SQ, GET_FEATURES, GET_LOG_PAGE, IDENTIFY,
                       LIST_PAGES, PAGE, READ, SET_FEATURES, ASYNC_EVENT,
                       ABORT, FLUSH, WRITE, COMPARE, DSM, WRITE_ZEROES,
-                      VERIFY, IO_QUEUE_PAGES, Queue, sqe)
+                      VERIFY, IO_QUEUE_PAGES, Queue, sqe, sgl_desc,
+                      SGL_DATA, SGL_BIT_BUCKET, SGL_SEG, SGL_LAST_SEG)
 
 NOT_RAM = (1 << 50, (1 << 52) - PAGE, 1 << 60)
 ADMIN_OPS = (DELETE_SQ, CREATE_SQ, GET_LOG_PAGE, DELETE_CQ, CREATE_CQ,
@@ -84,6 +86,30 @@ class RandomHost:
         self.host.pages.write(lp, off, struct.pack(f"<{len(entries)}Q",
                                                    *entries))
         return self.host.pages.phys[lp] + off
+
+    def sgl(self, nbytes, depth=0):
+        """An SGL descriptor for about @nbytes: a data block, a bit
+        bucket, or a segment of more descriptors (at most 3 deep; the
+        controller bounds longer chains), with lengths and types right or
+        wrong."""
+        type_ = self.pick(SGL_DATA, SGL_DATA, SGL_DATA, SGL_BIT_BUCKET,
+                          SGL_SEG, SGL_LAST_SEG)
+        if self.maybe(0.05):
+            type_ = self.rng.randrange(256)
+        if type_ in (SGL_SEG, SGL_LAST_SEG) and depth < 3:
+            n = self.pick(1, 2, 4, self.rng.randrange(1, 17))
+            lp = self.rng.choice(LIST_PAGES)
+            off = self.pick(0, 16 * self.rng.randrange(PAGE // 16 - n), 8)
+            n = min(n, (PAGE - off) // 16)
+            part = max(nbytes // n, 1)
+            descs = [self.sgl(part + self.pick(0, 0, 0, 512, -1), depth + 1)
+                     for _ in range(n)]
+            self.host.pages.write(lp, off, b"".join(descs))
+            length = self.pick(16 * n, 16 * n, 16 * n, 0, 24, 16 * n + 16)
+            return sgl_desc(self.host.pages.phys[lp] + off, length, type_)
+        length = self.pick(nbytes, nbytes, self.rng.randrange(nbytes + 1),
+                           0, self.u32())
+        return sgl_desc(self.addr(), max(length, 0) & 0xffffffff, type_)
 
     # Actions
 
@@ -181,6 +207,9 @@ class RandomHost:
             kw["cdw11"] = self.pick(0, 0, self.rng.getrandbits(32))
             kw["cdw12"] = nlb | self.pick(0, 0, 1 << 31, 1 << 30)
             kw["prp2"] = self.prp2((nlb + 1) * 512)
+            if kw["flags"] & 0xc0 == 0x40 and self.maybe(0.8):
+                kw["prp1"], kw["prp2"] = struct.unpack(
+                    "<QQ", self.sgl((nlb + 1) * 512))
         return sqe(op, cid, **kw)
 
     def act_submit(self):
