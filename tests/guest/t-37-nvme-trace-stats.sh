@@ -116,8 +116,9 @@ t_check "trace: every transfer done without error" test \
 trace_off
 dd_reads=(dd if="$B" of=/dev/null bs=4k count=64 iflag=direct status=none)
 perf_completions() {
-	perf stat -x, -a -e pci_epf_nvme:pci_epf_nvme_cmd_complete -- "$@" 2>&1 >/dev/null |
-		awk -F, '/pci_epf_nvme_cmd_complete/ { print $1 }'
+	perf stat -x, -a -e pci_epf_nvme:pci_epf_nvme_cmd_complete -- "$@" \
+		2>"$RIG_OUT/perf-stat.txt" >/dev/null
+	awk -F, '/pci_epf_nvme_cmd_complete/ { print $1 }' "$RIG_OUT/perf-stat.txt"
 }
 n=$(perf_completions "${dd_reads[@]}")
 t_check "perf stat counts 64 completions ($n)" test "$n" == 64
