@@ -21,7 +21,9 @@ kconfig_all = $(if $(strip $(foreach c,$(1),$(if $(call kconfig_on,$(c)),,no))),
 CONFIG_PCI_EPC_LOOP ?= $(if $(call kconfig_all,CONFIG_X86_64 CONFIG_PCI_ENDPOINT CONFIG_PCI_MSI),m,n)
 CONFIG_PCI_EPF_NVME ?= $(if $(call kconfig_all,CONFIG_PCI_ENDPOINT CONFIG_NVME_FABRICS),m,n)
 ifneq ($(CONFIG_PCI_EPF_NVME),m)
+ifneq ($(MAKECMDGOALS),install)
 $(warning the NVMe function is not built: $(KDIR)/.config lacks CONFIG_PCI_ENDPOINT or CONFIG_NVME_FABRICS)
+endif
 endif
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) \
@@ -37,4 +39,28 @@ modules_install:
 clean:
 	$(MAKE) $(KBUILD_ARGS) clean
 
-.PHONY: all modules modules_install clean
+# The board's setup tool, its boot unit and the sample configurations
+# (no kernel tree needed):
+#
+#   make install [DESTDIR=<staging root>] [PREFIX=/usr/local]
+#
+# installs PREFIX/sbin/pci-epf-nvme-setup, the systemd unit in
+# SYSTEMD_UNIT_DIR, and in PREFIX/share/pci-epf-nvme/ the sample
+# configurations and the init script for a board without systemd.
+PREFIX ?= /usr/local
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
+SETUP_SHARE = $(DESTDIR)$(PREFIX)/share/pci-epf-nvme
+# The unit and the init script name the tool by its installed path
+SETUP_SED = sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g'
+
+install:
+	install -D -m 0755 scripts/pci-epf-nvme-setup $(DESTDIR)$(PREFIX)/sbin/pci-epf-nvme-setup
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(SETUP_SHARE)
+	$(SETUP_SED) scripts/setup/pci-epf-nvme-setup.service \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/pci-epf-nvme-setup.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/pci-epf-nvme-setup.service
+	$(SETUP_SED) scripts/setup/pci-epf-nvme-setup.init >$(SETUP_SHARE)/pci-epf-nvme-setup.init
+	chmod 0755 $(SETUP_SHARE)/pci-epf-nvme-setup.init
+	install -m 0644 scripts/setup/*.json $(SETUP_SHARE)/
+
+.PHONY: all modules modules_install clean install

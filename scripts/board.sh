@@ -12,6 +12,10 @@
 #                                    endpoint overlay applied
 #   OUT/config                       the kernel's configuration
 #   OUT/release                      the kernel release
+#   OUT/setup/                       the setup tool, its systemd unit and
+#                                    the sample configurations, as "make
+#                                    install" lays them out (copy to / on
+#                                    the board: cp -r OUT/setup/. /)
 #
 # The kernel is Debian's arm64 configuration with the fragment
 # scripts/kernel/config/rk3588.config on top (endpoint configfs, the eDMA
@@ -66,6 +70,10 @@ depmod -b "$out/stage" "$release"
 	die "pci-epf-nvme.ko is not in the modules"
 tar -C "$out/stage" -czf "$out/modules.tar.gz" lib
 rm -rf "$out/stage"
+
+# What sets the function up on the board, from a configuration file
+make -s -C "$REPO_DIR" install DESTDIR="$out/setup" >>"$out/modules-build.log" 2>&1 ||
+	die "make install of the setup tool failed, see $out/modules-build.log"
 
 # The overlay turns the PCIe 3.0 x4 root port into the endpoint controller
 fdtoverlay -i "$tree/$DTS/rk3588-rock-5b.dtb" -o "$out/rk3588-rock-5b-pcie-ep.dtb" \
