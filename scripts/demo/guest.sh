@@ -3,29 +3,24 @@
 #
 # Guest side of scripts/demo.sh. The endpoint side: nvmet loop target on a
 # null_blk, the loopback endpoint controller, the NVMe function connected to
-# the target. The host side: nvme.ko, nvme-cli, fio. Writes the report to
-# $RIG_OUT/demo.txt.
+# the target, all but the controller set up by the board's setup tool from
+# scripts/setup/rig-demo.json. The host side: nvme.ko, nvme-cli, fio.
+# Writes the report to $RIG_OUT/demo.txt.
 set -euo pipefail
 . "$RIG_REPO/tests/guest/lib.sh"
 . "$RIG_REPO/tests/guest/loop-lib.sh"
 . "$RIG_REPO/tests/guest/nvmet-lib.sh"
 . "$RIG_OUT/demo.env"
 
+SETUP=$RIG_REPO/scripts/pci-epf-nvme-setup
 report=$RIG_OUT/demo.txt
 say() { echo "$*" | tee -a "$report"; }
 : >"$report"
 
 say "== endpoint side: nvmet loop target on a memory-backed null_blk, NVMe function on pci-epc-loop.0"
-nvmet_setup null loop
-loop_load
-modprobe nvme-fabrics
-insmod "$RIG_MODDIR/pci-epf-nvme.ko"
-epf_create pci_epf_nvme demo vendorid=0x104c deviceid=0xb50f msix_interrupts=8
-fn=$(epf_dir pci_epf_nvme demo)
-nvmet_connect_string loop >"$fn/nvme/connect_opts"
-echo 2 >"$fn/nvme/nr_io_queues"
-epf_bind pci_epf_nvme demo
-epc_start
+loop_load generic
+# The modules it loads: modprobe, but the function's from $RIG_MODDIR
+"$SETUP" --module-dir "$RIG_MODDIR" apply "$RIG_REPO/scripts/setup/rig-demo.json"
 
 say "== host side: the stock nvme driver"
 modprobe nvme
@@ -53,5 +48,5 @@ say "== data check: fio write + crc32c verify"
 fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
 	--bs=4k --iodepth=16 --size=16M --verify=crc32c >/dev/null && say "verify: OK"
 
-epc_stop
-epf_unbind pci_epf_nvme demo
+rmmod nvme
+"$SETUP" clear
