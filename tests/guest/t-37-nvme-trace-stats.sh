@@ -45,6 +45,9 @@ t_check "subsystem NQN names them" eval 'nvme id-ctrl "$C" | grep -q "^subnqn.*$
 # shellcheck disable=SC2016 # expanded by eval
 t_check "firmware slot 1 holds nvme/firmware" eval \
 	'nvme fw-log "$C" | grep -Eq "frs1 *: .*\(?$FR"'
+# shellcheck disable=SC2016 # expanded by eval
+t_check "firmware log: slot 1 active, as Identify's one slot" eval \
+	'nvme fw-log "$C" | grep -Eq "^afi *: 0x1\b"'
 
 dbg=$(echo /sys/kernel/debug/pci_epf_nvme/pci_epf_nvme.*)
 # io_sum COLUMN: the column of the queues file, summed over the I/O queues
@@ -122,12 +125,15 @@ perf_completions() {
 }
 n=$(perf_completions "${dd_reads[@]}")
 t_check "perf stat counts 64 completions ($n)" test "$n" == 64
-trace-cmd record -q -e pci_epf_nvme:pci_epf_nvme_cmd_complete \
-	-o "$RIG_OUT/t37-trace.dat" "${dd_reads[@]}" >/dev/null 2>&1
-n=$(trace-cmd report -i "$RIG_OUT/t37-trace.dat" 2>/dev/null | grep -c 'cmd_complete:.* sq=[1-9]')
-t_check "trace-cmd records 64 completions ($n)" test "$n" == 64
-trace-cmd report -i "$RIG_OUT/t37-trace.dat" 2>/dev/null | head -n 20 >"$RIG_OUT/trace-cmd-report.txt"
+trace-cmd record -q -e pci_epf_nvme -o "$RIG_OUT/t37-trace.dat" \
+	"${dd_reads[@]}" >/dev/null 2>&1
+trace-cmd report -i "$RIG_OUT/t37-trace.dat" >"$RIG_OUT/trace-cmd-report.txt" 2>&1
 rm -f "$RIG_OUT/t37-trace.dat"
+report="$RIG_OUT/trace-cmd-report.txt"
+n=$(grep -c 'cmd_complete:.* sq=[1-9]' "$report")
+t_check "trace-cmd records 64 completions ($n)" test "$n" == 64
+t_check "trace-cmd decodes every event (directions named)" eval \
+	'grep -q "xfer_start:.* to_host " "$report" && ! grep -q "FAILED TO PARSE" "$report"'
 
 echo >$TR/trace
 echo 1 >$TR/events/pci_epf_nvme/enable

@@ -52,11 +52,6 @@ static void pci_epf_nvme_set_result(struct pci_epf_nvme_cmd *cmd, u32 val)
 	cmd->result.u32 = cpu_to_le32(val);
 }
 
-/*
- * Identify Controller comes from the fabrics controller, then describes
- * what this controller is: a single PCIe I/O controller, with this
- * function's IDs, MDTS, queue entry sizes and the commands it executes.
- */
 /* A configured identity string replaces the target's, padded with spaces */
 static void pci_epf_nvme_set_ident(char *field, size_t size, const char *val)
 {
@@ -64,6 +59,11 @@ static void pci_epf_nvme_set_ident(char *field, size_t size, const char *val)
 		memcpy_and_pad(field, size, val, strlen(val), ' ');
 }
 
+/*
+ * Identify Controller comes from the fabrics controller, then describes
+ * what this controller is: a single PCIe I/O controller, with this
+ * function's IDs, MDTS, queue entry sizes and the commands it executes.
+ */
 static void pci_epf_nvme_fixup_id_ctrl(struct pci_epf_nvme_cmd *cmd)
 {
 	struct pci_epf_nvme *nvme = cmd->nvme;
@@ -229,29 +229,44 @@ static u16 pci_epf_nvme_effects_log(struct pci_epf_nvme_cmd *cmd)
 	return NVME_SC_SUCCESS;
 }
 
-/* Where the Firmware Slot Information log holds slot 1's revision */
+/*
+ * The Firmware Slot Information log: AFI (byte 0), reserved bytes, then
+ * the revisions of slots 1 to 7 (bytes 8 to 63); the rest is reserved.
+ */
+#define PCI_EPF_NVME_FW_SLOT_HEADER	64
 #define PCI_EPF_NVME_FW_SLOT1_OFFSET	8
+#define PCI_EPF_NVME_FW_SLOT2_OFFSET	16
+#define PCI_EPF_NVME_AFI_SLOT1		0x01	/* slot 1 active, no next */
 
 /*
- * Identify says the controller has one firmware slot: the log's slot 1
- * revision is the one Identify's FR shows, patched where the part of the
- * log read covers it.
+ * Identify says the controller has one read-only firmware slot, slot 1:
+ * the target's log (nvmet's is all zeroes, a drive behind passthru has
+ * slots of its own) is made to say the same where the part read covers
+ * it. Slot 1's revision is nvme/firmware if set, else the target's.
  */
 static void pci_epf_nvme_fixup_fw_slot(struct pci_epf_nvme_cmd *cmd)
 {
 	struct nvme_get_log_page_command *glp = &cmd->sqe.get_log_page;
-	u64 offset = le64_to_cpu(glp->lpo);
+	const char *firmware = cmd->nvme->cfg.firmware;
+	u64 offset = le64_to_cpu(glp->lpo), i, end;
 	char frs[PCI_EPF_NVME_FR_LEN];
-	u64 start, end;
+	u8 *buf = cmd->buf;
 
-	pci_epf_nvme_set_ident(frs, sizeof(frs), cmd->nvme->cfg.firmware);
-	start = max_t(u64, offset, PCI_EPF_NVME_FW_SLOT1_OFFSET);
-	end = min_t(u64, offset + cmd->len,
-		    PCI_EPF_NVME_FW_SLOT1_OFFSET + sizeof(frs));
-	if (start < end)
-		memcpy(cmd->buf + (start - offset),
-		       frs + (start - PCI_EPF_NVME_FW_SLOT1_OFFSET),
-		       end - start);
+	/* cmd->len is bounded by MDTS: the sum cannot wrap below 64 */
+	if (offset >= PCI_EPF_NVME_FW_SLOT_HEADER)
+		return;
+	end = min_t(u64, offset + cmd->len, PCI_EPF_NVME_FW_SLOT_HEADER);
+	pci_epf_nvme_set_ident(frs, sizeof(frs), firmware);
+
+	for (i = offset; i < end; i++) {
+		if (!i)
+			buf[i - offset] = PCI_EPF_NVME_AFI_SLOT1;
+		else if (i < PCI_EPF_NVME_FW_SLOT1_OFFSET ||
+			 i >= PCI_EPF_NVME_FW_SLOT2_OFFSET)
+			buf[i - offset] = 0;
+		else if (*firmware)
+			buf[i - offset] = frs[i - PCI_EPF_NVME_FW_SLOT1_OFFSET];
+	}
 }
 
 static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
@@ -274,9 +289,8 @@ static u16 pci_epf_nvme_parse_get_log_page(struct pci_epf_nvme_cmd *cmd)
 
 	switch (glp->lid) {
 	case NVME_LOG_FW_SLOT:
-		/* The target's, with the firmware revision the host is told */
-		if (cmd->nvme->cfg.firmware[0])
-			cmd->post = pci_epf_nvme_fixup_fw_slot;
+		/* The target's, saying what Identify says of the slots */
+		cmd->post = pci_epf_nvme_fixup_fw_slot;
 		return NVME_SC_SUCCESS;
 	case NVME_LOG_CMD_EFFECTS:
 		cmd->exec = pci_epf_nvme_effects_log;

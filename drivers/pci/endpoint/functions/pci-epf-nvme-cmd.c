@@ -452,7 +452,10 @@ static void pci_epf_nvme_forward_io(struct pci_epf_nvme_cmd *cmd)
 		return;
 	if (ret == -EAGAIN) {
 		list_add_tail(&cmd->entry, &nvme->requeue);
-		atomic64_inc(&nvme->stats.requeued);
+		if (!cmd->requeued) {
+			cmd->requeued = true;
+			atomic64_inc(&nvme->stats.requeued);
+		}
 		return;
 	}
 

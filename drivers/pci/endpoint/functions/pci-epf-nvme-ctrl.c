@@ -55,7 +55,8 @@
 static void pci_epf_nvme_set_state(struct pci_epf_nvme *nvme,
 				   enum pci_epf_nvme_state state)
 {
-	trace_pci_epf_nvme_state(nvme, state);
+	if (nvme->state != state)
+		trace_pci_epf_nvme_state(nvme, state);
 	nvme->state = state;
 }
 

@@ -392,9 +392,11 @@ typedef void (*pci_epf_nvme_post_t)(struct pci_epf_nvme_cmd *cmd);
  * @dir: direction of the data transfer
  * @len: data length in bytes
  * @buf: local data buffer (kvmalloc), counted in the function's @inflight
- * @segs: host memory segments of the data, from the PRPs
+ * @segs: host memory segments of the data, from the PRPs or the SGL (a
+ *	  bit bucket's has no address)
  * @nr_segs: number of entries of @segs
  * @xfer: the transfer of the data between @buf and the host
+ * @requeued: the fabrics controller could not take the command at once
  */
 struct pci_epf_nvme_cmd {
 	struct pci_epf_nvme *nvme;
@@ -416,6 +418,7 @@ struct pci_epf_nvme_cmd {
 	struct pci_epf_nvme_seg *segs;
 	unsigned int nr_segs;
 	struct pci_epf_nvme_xfer xfer;
+	bool requeued;
 };
 
 /**
@@ -478,8 +481,9 @@ struct pci_epf_nvme_feat {
  *   state_lock -> qlock -> cq->post_lock -> map_lock, dma_{rx,tx}[i].lock
  *                                     \-> cq->lock
  *
- * cfg_lock is taken alone (configfs, bind, unbind). csts_lock, aer_lock and
- * cq->lock are spinlocks under which no other lock is taken. The poller
+ * cfg_lock is taken alone (configfs, bind, unbind). csts_lock, aer_lock,
+ * cq->lock and stats.lock are spinlocks under which no other lock is
+ * taken (stats.lock under cq->post_lock, to count an error status). The poller
  * takes qlock to fetch and a queue's post_lock to post; resets take
  * state_lock, then qlock to delete the queues.
  */

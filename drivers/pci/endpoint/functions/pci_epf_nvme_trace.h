@@ -21,6 +21,15 @@
 
 #include "pci-epf-nvme.h"
 
+/* The enums' values, for the tools that read the events' formats */
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_NO_DATA);
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_FROM_HOST);
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_TO_HOST);
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_DISABLED);
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_READY);
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_SHUTDOWN);
+TRACE_DEFINE_ENUM(PCI_EPF_NVME_FAILED);
+
 #define pci_epf_nvme_show_dir(dir)					\
 	__print_symbolic(dir,						\
 			 { PCI_EPF_NVME_NO_DATA, "none" },		\
