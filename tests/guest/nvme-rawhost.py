@@ -517,15 +517,24 @@ def sq_doorbell_backwards(host):
 
 @case("doorbell-no-queue")
 def doorbell_no_queue(host):
-    """Doorbells of queues that do not exist are ignored, then and later."""
+    """Doorbells of queues that do not exist are ignored, then and later,
+    and reported: Error status, Write to Invalid Doorbell Register, to a
+    parked AER."""
     io_ready(host)
+    cid = aer_parked(host)
     for qid in range(2, host.nr_io + 2):
         if host.cq_db(qid) + 4 > len(host.bar):
             break
         host.wr(host.sq_db(qid), 3)
         host.wr(host.cq_db(qid), 3)
+    cqe = host.reap(0, 5)
+    check(cqe is not None and cqe["cid"] == cid and cqe["status"] == 0 and
+          cqe["dw0"] == AER_DB_REGISTER,
+          f"the AER completes with Write to Invalid Doorbell Register ({cqe})")
     check(host.quiet(0) and host.quiet(1) and host.healthy(),
           f"doorbells of queues 2 to {host.nr_io + 1} ignored")
+    check_status(get_log(host, 1, 0, 16), SC_SUCCESS,
+                 "Error Information log read")
     if host.nr_io >= 2:
         host.create_io_pair(2)
         check(host.quiet(2), "queue 2 created later starts empty")
@@ -1126,6 +1135,7 @@ def aer_across_reset(host):
 
 
 AER_DB_VALUE = 0x010100     # Error, Invalid Doorbell Write Value, log 01h
+AER_DB_REGISTER = 0x010000  # Error, Write to Invalid Doorbell Register
 
 
 def aer_parked(host):

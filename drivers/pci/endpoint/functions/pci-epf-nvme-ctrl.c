@@ -97,6 +97,8 @@ static void pci_epf_nvme_enable(struct pci_epf_nvme *nvme, u32 cc)
 	nvme->nr_cq_alloc = nvme->nr_io_queues;
 	pci_epf_nvme_feat_reset(nvme);
 	pci_epf_nvme_event_ns_reset(nvme);
+	/* What the host wrote while disabled is not a doorbell ring */
+	pci_epf_nvme_clear_doorbells(nvme);
 
 	if (pci_epf_nvme_create_admin_queues(nvme, asq, acq, sq_depth,
 					     cq_depth)) {
@@ -278,8 +280,10 @@ static bool pci_epf_nvme_poll_once(struct pci_epf_nvme *nvme)
 	if (!ready)
 		return busy;
 
-	if (time_after_eq(jiffies, nvme->ns_check_at))
+	if (time_after_eq(jiffies, nvme->ns_check_at)) {
 		pci_epf_nvme_event_ns_check(nvme);
+		pci_epf_nvme_check_unused_doorbells(nvme);
+	}
 
 	return pci_epf_nvme_run_queues(nvme) || busy;
 }

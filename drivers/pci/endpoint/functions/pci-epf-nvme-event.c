@@ -28,8 +28,12 @@
 	((type) | (info) << 8 | (lid) << 16)
 #define PCI_EPF_NVME_AER_TYPE(result)	((result) & 7)
 
-/* Error status: Invalid Doorbell Write Value, in the Error Information log */
-#define PCI_EPF_NVME_AER_INFO_DB_VALUE	0x01
+/*
+ * Error status, in the Error Information log: Write to Invalid Doorbell
+ * Register, Invalid Doorbell Write Value
+ */
+#define PCI_EPF_NVME_AER_INFO_DB_REGISTER	0x00
+#define PCI_EPF_NVME_AER_INFO_DB_VALUE		0x01
 
 static void pci_epf_nvme_aer_complete(struct pci_epf_nvme_cmd *cmd,
 				      u32 result)
@@ -119,6 +123,23 @@ void pci_epf_nvme_event_db_value(struct pci_epf_nvme *nvme)
 {
 	u32 result = PCI_EPF_NVME_AER_RESULT(NVME_AER_ERROR,
 					     PCI_EPF_NVME_AER_INFO_DB_VALUE,
+					     NVME_LOG_ERROR);
+
+	pci_epf_nvme_event(nvme, result);
+}
+
+/**
+ * pci_epf_nvme_event_db_register() - report a doorbell written for a queue
+ *				      that does not exist
+ * @nvme: the function
+ *
+ * Error status, Write to Invalid Doorbell Register: once, until the host
+ * reads the Error Information log. Process context.
+ */
+void pci_epf_nvme_event_db_register(struct pci_epf_nvme *nvme)
+{
+	u32 result = PCI_EPF_NVME_AER_RESULT(NVME_AER_ERROR,
+					     PCI_EPF_NVME_AER_INFO_DB_REGISTER,
 					     NVME_LOG_ERROR);
 
 	pci_epf_nvme_event(nvme, result);

@@ -497,6 +497,47 @@ static bool pci_epf_nvme_fetch_sq(struct pci_epf_nvme_sq *sq)
 }
 
 /**
+ * pci_epf_nvme_check_unused_doorbells() - report the doorbells written for
+ *					   I/O queues that do not exist
+ * @nvme: the function, ready
+ *
+ * A queue's doorbells are zeroed when it is created and deleted, and at
+ * reset: one that holds a value while its queue does not exist was
+ * written by the host since. It is reported (Write to Invalid Doorbell
+ * Register) and cleared, so that a new write is seen again. The poller
+ * looks every %PCI_EPF_NVME_NS_CHECK: enough to tell the host, not meant
+ * to catch every write. The queue lock keeps queues from being created or
+ * deleted meanwhile.
+ */
+void pci_epf_nvme_check_unused_doorbells(struct pci_epf_nvme *nvme)
+{
+	unsigned int qid, written = 0;
+	u32 db;
+
+	mutex_lock(&nvme->qlock);
+	for (qid = 1; qid <= nvme->nr_io_queues; qid++) {
+		db = pci_epf_nvme_sq_db(qid);
+		if (!nvme->sq[qid].sqes && pci_epf_nvme_reg_read(nvme, db)) {
+			pci_epf_nvme_reg_write(nvme, db, 0);
+			written = qid;
+		}
+		db = pci_epf_nvme_cq_db(qid);
+		if (!nvme->cq[qid].cqes && pci_epf_nvme_reg_read(nvme, db)) {
+			pci_epf_nvme_reg_write(nvme, db, 0);
+			written = qid;
+		}
+	}
+	mutex_unlock(&nvme->qlock);
+
+	if (!written)
+		return;
+	dev_err_ratelimited(pci_epf_nvme_dev(nvme),
+			    "doorbell of queue %u, which does not exist\n",
+			    written);
+	pci_epf_nvme_event_db_register(nvme);
+}
+
+/**
  * pci_epf_nvme_fetch_commands() - fetch and start the new commands of every
  *			      submission queue
  * @nvme: the function, accepting commands

@@ -792,6 +792,7 @@ u16 pci_epf_nvme_delete_sq(struct pci_epf_nvme_cmd *cmd, u16 qid);
 void pci_epf_nvme_sq_drained(struct pci_epf_nvme_sq *sq);
 u16 pci_epf_nvme_delete_cq(struct pci_epf_nvme *nvme, u16 qid);
 void pci_epf_nvme_release_queues(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_check_unused_doorbells(struct pci_epf_nvme *nvme);
 int pci_epf_nvme_nr_vectors(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_queues_init(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_cq_post(struct pci_epf_nvme_cmd *cmd);
@@ -843,6 +844,7 @@ bool pci_epf_nvme_data_moved(struct pci_epf_nvme *nvme);
 /* pci-epf-nvme-event.c */
 u16 pci_epf_nvme_aer(struct pci_epf_nvme_cmd *cmd);
 void pci_epf_nvme_event_db_value(struct pci_epf_nvme *nvme);
+void pci_epf_nvme_event_db_register(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_event_log_read(struct pci_epf_nvme *nvme, u8 lid);
 void pci_epf_nvme_event_ns_reset(struct pci_epf_nvme *nvme);
 void pci_epf_nvme_event_ns_check(struct pci_epf_nvme *nvme);
