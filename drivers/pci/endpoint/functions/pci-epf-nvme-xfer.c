@@ -898,15 +898,20 @@ int pci_epf_nvme_xfer_one(struct pci_epf_nvme *nvme, u64 pci_addr, void *buf,
 	return ret;
 }
 
-/* Append a page to the segments, merging it with the last one if adjacent */
+/*
+ * Append a range of host memory, or a bit bucket, to the segments: merged
+ * with the last one if it continues it (adjacent memory, or a bit bucket
+ * after a bit bucket).
+ */
 static void pci_epf_nvme_add_seg(struct pci_epf_nvme_cmd *cmd, u64 addr,
-				 u32 len)
+				 u32 len, bool bit_bucket)
 {
 	struct pci_epf_nvme_seg *last;
 
 	if (cmd->nr_segs) {
 		last = &cmd->segs[cmd->nr_segs - 1];
-		if (!last->bit_bucket && last->pci_addr + last->len == addr) {
+		if (last->bit_bucket == bit_bucket &&
+		    (bit_bucket || last->pci_addr + last->len == addr)) {
 			last->len += len;
 			return;
 		}
@@ -914,7 +919,7 @@ static void pci_epf_nvme_add_seg(struct pci_epf_nvme_cmd *cmd, u64 addr,
 
 	cmd->segs[cmd->nr_segs].pci_addr = addr;
 	cmd->segs[cmd->nr_segs].len = len;
-	cmd->segs[cmd->nr_segs].bit_bucket = false;
+	cmd->segs[cmd->nr_segs].bit_bucket = bit_bucket;
 	cmd->nr_segs++;
 }
 
@@ -968,7 +973,7 @@ static u16 pci_epf_nvme_walk_prp_list(struct pci_epf_nvme_cmd *cmd,
 				goto out;
 			}
 			seg_len = min_t(size_t, len, PCI_EPF_NVME_PAGE_SIZE);
-			pci_epf_nvme_add_seg(cmd, addr, seg_len);
+			pci_epf_nvme_add_seg(cmd, addr, seg_len, false);
 			len -= seg_len;
 		}
 		nr_entries -= nr_data;
@@ -1022,10 +1027,8 @@ u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd)
 	if (!cmd->segs)
 		return NVME_SC_INTERNAL;
 
-	cmd->segs[0].pci_addr = prp1;
-	cmd->segs[0].len = first;
-	cmd->segs[0].bit_bucket = false;
-	cmd->nr_segs = 1;
+	cmd->nr_segs = 0;
+	pci_epf_nvme_add_seg(cmd, prp1, first, false);
 
 	if (!nr_entries)
 		return NVME_SC_SUCCESS;
@@ -1034,7 +1037,7 @@ u16 pci_epf_nvme_map_prps(struct pci_epf_nvme_cmd *cmd)
 	if (nr_entries == 1) {
 		if (prp2 & (PCI_EPF_NVME_PAGE_SIZE - 1))
 			return NVME_SC_PRP_INVALID_OFFSET | NVME_STATUS_DNR;
-		pci_epf_nvme_add_seg(cmd, prp2, len);
+		pci_epf_nvme_add_seg(cmd, prp2, len, false);
 		return NVME_SC_SUCCESS;
 	}
 
@@ -1089,7 +1092,6 @@ static u16 pci_epf_nvme_add_bit_bucket(struct pci_epf_nvme_cmd *cmd,
 				       unsigned int max_data)
 {
 	u32 len = le32_to_cpu(desc->length);
-	struct pci_epf_nvme_seg *last;
 
 	if (cmd->dir != PCI_EPF_NVME_TO_HOST || !len)
 		return NVME_SC_SUCCESS;
@@ -1097,19 +1099,11 @@ static u16 pci_epf_nvme_add_bit_bucket(struct pci_epf_nvme_cmd *cmd,
 		return NVME_SC_SGL_INVALID_DATA | NVME_STATUS_DNR;
 	*left -= len;
 
-	if (cmd->nr_segs) {
-		last = &cmd->segs[cmd->nr_segs - 1];
-		if (last->bit_bucket) {
-			last->len += len;
-			return NVME_SC_SUCCESS;
-		}
-	}
-	if ((*nr_data)++ == max_data)
+	/* Only a bucket that does not follow a bucket takes a new segment */
+	if ((!cmd->nr_segs || !cmd->segs[cmd->nr_segs - 1].bit_bucket) &&
+	    (*nr_data)++ == max_data)
 		return NVME_SC_SGL_INVALID_COUNT | NVME_STATUS_DNR;
-	last = &cmd->segs[cmd->nr_segs++];
-	last->pci_addr = 0;
-	last->len = len;
-	last->bit_bucket = true;
+	pci_epf_nvme_add_seg(cmd, 0, len, true);
 	return NVME_SC_SUCCESS;
 }
 
@@ -1167,7 +1161,7 @@ u16 pci_epf_nvme_map_sgl(struct pci_epf_nvme_cmd *cmd)
 					goto out;
 				}
 				pci_epf_nvme_add_seg(cmd, le64_to_cpu(desc.addr),
-						     len);
+						     len, false);
 				left -= len;
 			}
 			break;
